@@ -1,0 +1,134 @@
+/**
+ * `npm run bench -- scheduler`: the reference lane scheduler against p-queue
+ * (and OpenClaw's own command queue when installed) on one workload, side by
+ * side in one process:
+ *
+ *   N no-op async tasks over S session lanes, each task enqueued in its
+ *   session lane (concurrency 1) and, holding that slot, in a shared global
+ *   lane of concurrency 4 (the way OpenClaw nests session -> main).
+ *
+ * Protocol, identical for every contender: build a fresh queue with starting
+ * paused, enqueue all N (so all N are queued at once), force a GC and read the
+ * heap (bytes per queued task), then start and wait until all N settled.
+ * Throughput counts enqueue + drain time. Benchmarks may read the wall clock;
+ * library code never does.
+ */
+import PQueue from 'p-queue';
+import { LaneScheduler } from '../src/reference-impl/lane-scheduler.ts';
+import { forceGc, heapUsed, rssBytes } from './support/memory.ts';
+
+export interface SchedulerBenchOptions {
+  tasks: number;
+  sessions: number;
+  globalCap: number;
+}
+
+export interface ContenderResult {
+  name: string;
+  tasks: number;
+  opsPerSec: number;
+  enqueueMs: number;
+  drainMs: number;
+  bytesPerQueuedTask: number;
+  rssMiB: number;
+  note: string;
+}
+
+export interface Contender {
+  name: string;
+  note: string;
+  /** Enqueue everything paused; return a function that starts and resolves when all settled. */
+  prepare(options: SchedulerBenchOptions, noop: () => Promise<void>): Promise<() => Promise<void>>;
+}
+
+const noopAsync = async (): Promise<void> => {};
+
+export const lanesimCallbackContender: Contender = {
+  name: 'lanesim (submit)',
+  note: 'callback API, async no-op tasks, trace off',
+  async prepare({ tasks, sessions, globalCap }, noop) {
+    const scheduler = new LaneScheduler({ concurrency: (lane) => (lane === 'main' ? globalCap : 1), warnThresholdMs: null });
+    scheduler.pause();
+    const paths = Array.from({ length: sessions }, (_, i) => [`session:${i}`, 'main'] as const);
+    let settled = 0;
+    let finish: () => void = () => {};
+    const finished = new Promise<void>((resolve) => (finish = resolve));
+    const onSettled = (): void => {
+      if (++settled === tasks) finish();
+    };
+    for (let i = 0; i < tasks; i++) scheduler.submit(paths[i % sessions]!, noop, { onSettled });
+    return async () => {
+      scheduler.resume();
+      await finished;
+    };
+  },
+};
+
+export const lanesimPromiseContender: Contender = {
+  name: 'lanesim (enqueue)',
+  note: 'promise API, async no-op tasks, trace off',
+  async prepare({ tasks, sessions, globalCap }, noop) {
+    const scheduler = new LaneScheduler({ concurrency: (lane) => (lane === 'main' ? globalCap : 1), warnThresholdMs: null });
+    scheduler.pause();
+    const paths = Array.from({ length: sessions }, (_, i) => [`session:${i}`, 'main'] as const);
+    let settled = 0;
+    let finish: () => void = () => {};
+    const finished = new Promise<void>((resolve) => (finish = resolve));
+    const onDone = (): void => {
+      if (++settled === tasks) finish();
+    };
+    for (let i = 0; i < tasks; i++) void scheduler.enqueue(paths[i % sessions]!, noop).then(onDone);
+    return async () => {
+      scheduler.resume();
+      await finished;
+    };
+  },
+};
+
+export const pQueueContender: Contender = {
+  name: 'p-queue',
+  note: 'one PQueue per session (concurrency 1) feeding a shared PQueue (concurrency 4); autoStart false',
+  async prepare({ tasks, sessions, globalCap }, noop) {
+    const shared = new PQueue({ concurrency: globalCap });
+    const perSession = Array.from({ length: sessions }, () => new PQueue({ concurrency: 1, autoStart: false }));
+    let settled = 0;
+    let finish: () => void = () => {};
+    const finished = new Promise<void>((resolve) => (finish = resolve));
+    const onDone = (): void => {
+      if (++settled === tasks) finish();
+    };
+    for (let i = 0; i < tasks; i++) {
+      void perSession[i % sessions]!.add(() => shared.add(noop)).then(onDone);
+    }
+    return async () => {
+      for (const queue of perSession) queue.start();
+      await finished;
+    };
+  },
+};
+
+export async function runContender(contender: Contender, options: SchedulerBenchOptions): Promise<ContenderResult> {
+  forceGc();
+  const heapBefore = heapUsed();
+  const t0 = process.hrtime.bigint();
+  const start = await contender.prepare(options, noopAsync);
+  const t1 = process.hrtime.bigint();
+  forceGc();
+  const heapQueued = heapUsed();
+  const rss = rssBytes();
+  const t2 = process.hrtime.bigint();
+  await start();
+  const t3 = process.hrtime.bigint();
+  const enqueueMs = Number(t1 - t0) / 1e6;
+  const drainMs = Number(t3 - t2) / 1e6;
+  return {
+    name: contender.name,
+    tasks: options.tasks,
+    opsPerSec: options.tasks / ((enqueueMs + drainMs) / 1000),
+    enqueueMs,
+    drainMs,
+    bytesPerQueuedTask: (heapQueued - heapBefore) / options.tasks,
+    rssMiB: rss / 2 ** 20,
+    note: contender.note,
+  };
+}
