@@ -53,7 +53,7 @@ export interface LaneWaitEvent {
 
 /** A message entered a session (accepted; it must settle exactly once, INV-NOTHING-LOST). */
 export interface MessageEvent {
-  type: 'message'; t: number; msgId: string; sessionKey: string; connId: string | null; mode: QueueMode;
+  type: 'message'; t: number; msgId: string; runId: string; sessionKey: string; connId: string | null; mode: QueueMode;
 }
 export type MessageOutcome = 'ran' | 'merged' | 'steered' | 'summarized' | 'rejected' | 'aborted';
 /** A message's one terminal outcome. runId names the run that carried it (ran/merged/steered/summarized). */
@@ -110,8 +110,12 @@ export interface PingEvent { type: 'ping'; t: number; connId: string }
 export interface PongEvent { type: 'pong'; t: number; connId: string }
 /** HB-6: no pong for deadAfterMs. */
 export interface PeerDeadEvent { type: 'peer.dead'; t: number; connId: string; silentMs: number }
-/** Any frame delivered to a client (what the client hears; INV-SILENCE reads these). */
-export interface FrameEvent { type: 'frame'; t: number; connId: string; event: string; runId: string | null }
+/**
+ * Any frame delivered to a client (what the client hears; INV-SILENCE reads
+ * these). `state`: a chat event's state (`final`, `error`, `aborted` end the
+ * client's wait for that runId), else null.
+ */
+export interface FrameEvent { type: 'frame'; t: number; connId: string; event: string; runId: string | null; state: string | null }
 /** A client connected or went away (silence is only measured while connected). */
 export interface ConnEvent { type: 'conn'; t: number; connId: string; state: 'open' | 'closed' }
 

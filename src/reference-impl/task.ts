@@ -11,8 +11,8 @@ export type TaskState = (typeof TaskState)[keyof typeof TaskState];
 
 /** What the scheduler knows about a task beyond its id; shown in lane.status. */
 export interface TaskMeta {
-  readonly sessionKey?: string;
-  readonly agentId?: string;
+  readonly sessionKey?: string | null;
+  readonly agentId?: string | null;
   readonly kind?: string;
 }
 

@@ -1,0 +1,48 @@
+/**
+ * INV-TOOL-RETURNED (TOOL-1): every malformed tool call gets an error
+ * tool_result for its call id, returned to the agent (not only logged).
+ */
+import type { ToolCallEvent, TraceEvent } from '../events.ts';
+import { ViolationList, type TraceChecker, type Violation } from './types.ts';
+
+export class ToolResultChecker implements TraceChecker {
+  readonly invariant = 'INV-TOOL-RETURNED';
+  private readonly invalid = new Map<string, ToolCallEvent>();
+  private readonly violations = new ViolationList();
+  returned = 0;
+  swallowed = 0;
+
+  observe(e: TraceEvent): void {
+    if (e.type === 'tool_call') {
+      if (!e.valid) this.invalid.set(`${e.runId}|${e.callId}`, e);
+      return;
+    }
+    if (e.type !== 'tool_result') return;
+    const key = `${e.runId}|${e.callId}`;
+    const call = this.invalid.get(key);
+    if (call === undefined) return;
+    this.invalid.delete(key);
+    if (e.isError && e.delivery === 'returned') {
+      this.returned++;
+      return;
+    }
+    this.swallowed++;
+    this.violations.add({
+      invariant: this.invariant, rule: 'TOOL-1', t: e.t,
+      message: `malformed ${e.tool} call ${e.callId} in run ${e.runId}: error ${e.delivery === 'logged' ? 'only logged' : 'not flagged as an error'}, the agent never saw it`,
+      events: [call, e],
+    });
+  }
+
+  finish(t: number): Violation[] {
+    for (const call of this.invalid.values()) {
+      this.swallowed++;
+      this.violations.add({
+        invariant: this.invariant, rule: 'TOOL-1', t,
+        message: `malformed ${call.tool} call ${call.callId} in run ${call.runId} never got a tool_result`,
+        events: [call],
+      });
+    }
+    return this.violations.items;
+  }
+}
