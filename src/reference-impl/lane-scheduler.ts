@@ -229,8 +229,9 @@ export class LaneScheduler implements TaskHost {
   private abortInBatch(task: Task, reason: string): boolean {
     if (task.state === TaskState.Done) return false;
     const phase = task.state === TaskState.Queued && task.continuation === null ? 'queued' : 'running';
-    task.signalAbort(reason);
+    // Traced before the signal fires: a task may settle inside its abort event (LANE-12).
     this.trace?.({ type: 'abort', t: this.clock.now(), taskId: task.taskId, phase, reason });
+    task.signalAbort(reason);
     if (phase === 'queued') {
       const lane = task.path[task.stage]!;
       this.leaveQueue(task);
@@ -477,6 +478,12 @@ export class LaneScheduler implements TaskHost {
   }
 
   private joinQueue(task: Task, lane: Lane, front: boolean, now: number): void {
+    if (!lane.alive) {
+      // The lane went idle and was forgotten after this task's path was resolved (a later stage,
+      // or a parked task resuming): join the live lane of that name, or two objects would share one cap.
+      lane = this.getOrCreateLane(lane.name);
+      (task.path as Lane[])[task.stage] = lane;
+    }
     task.stageEnqueuedAt = now;
     task.front = front;
     task.queueAhead = front ? 0 : lane.queued;

@@ -45,6 +45,8 @@ export class Run implements TaskMeta {
   ordinal = 0;
   /** Messages dropped for the overflow summary this run carries (QUEUE-16). */
   summarized: readonly InboundMessage[] = [];
+  /** Opaque data for the agent runtime (e.g. a simulated agent's script for a nested run). */
+  data: unknown = null;
 
   constructor(init: {
     runId: string;

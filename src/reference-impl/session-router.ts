@@ -15,7 +15,7 @@ import { queueModeForChannel } from '../model/config.ts';
 import type { LanesimConfig, QueueMode } from '../model/config-types.ts';
 import type { LaneStatusPayload, LaneStatusReason, LaneStatusWaiting, MessageOutcome, TraceSink } from '../model/events.ts';
 import { Deque } from './deque.ts';
-import { LaneScheduler, laneConcurrencyFromConfig } from './lane-scheduler.ts';
+import { LaneScheduler, laneConcurrencyFromConfig, type SchedulerHooks } from './lane-scheduler.ts';
 import { nestedLaneName, sessionLaneName } from './lane.ts';
 import { collectPrompt, gistOf, overflowSummary, withOverflowSummary } from './queue-texts.ts';
 import { Run, type InboundMessage, type RunKind } from './run.ts';
@@ -60,6 +60,8 @@ export interface SessionRouterOptions {
   laneStatus?: boolean;
   /** Lane for top-level message runs. Default `main`. */
   messageLane?: string;
+  /** Passed to the scheduler (e.g. onLaneWait for the `lane wait exceeded` log line). */
+  laneHooks?: SchedulerHooks;
 }
 
 interface Pending {
@@ -132,6 +134,7 @@ export class SessionRouter {
       laneWaitWarnMs: this.config.diagnostics.laneWaitWarnMs,
       // Users wait on messages, not tasks: the router tracks message waits itself (STATUS-4).
       warnThresholdMs: null,
+      hooks: options.laneHooks ?? {},
     });
   }
 
@@ -358,7 +361,7 @@ export class SessionRouter {
    */
   callNested(
     parent: Run,
-    request: { targetSessionKey: string; agentId: string | null; prompt: string },
+    request: { targetSessionKey: string; agentId: string | null; prompt: string; data?: unknown },
     onDone: (outcome: TaskOutcome, value: unknown) => void,
   ): Run {
     const parallel = this.config.agents.defaults.lane.nestedAgentParallel;
@@ -369,6 +372,7 @@ export class SessionRouter {
       runId, sessionKey: request.targetSessionKey, agentId: request.agentId, kind: 'nested',
       prompt: request.prompt, messages: [], parent, lanes, enqueuedAt: now,
     });
+    nested.data = request.data ?? null;
     parent.nested = nested;
     const session = this.sessions.get(parent.sessionKey);
     let resume: ((continuation: () => void) => void) | null = null;
@@ -376,7 +380,7 @@ export class SessionRouter {
       resume = parent.task.park(lanes[0]!);
       parent.state = 'parked';
     }
-    this.submit(nested, (outcome, value) => {
+    const settled = (outcome: TaskOutcome, value: unknown): void => {
       parent.nested = null;
       if (resume !== null) {
         resume(() => {
@@ -388,7 +392,14 @@ export class SessionRouter {
         onDone(outcome, value);
       }
       if (session !== undefined) this.touch(session, 'end');
-    });
+    };
+    try {
+      this.submit(nested, settled);
+    } catch (error) {
+      // Refused at the door (LANE-13: draining): that is the nested call's outcome; the parent carries on.
+      this.runsById.delete(nested.runId);
+      settled('error', error);
+    }
     if (session !== undefined) this.touch(session, parallel ? 'park' : 'start');
     return nested;
   }
@@ -429,6 +440,12 @@ export class SessionRouter {
   status(sessionKey: string, reason: LaneStatusReason = 'subscribe'): LaneStatusPayload {
     const session = this.sessions.get(sessionKey) ?? new SessionState(sessionKey);
     return this.buildStatus(session, reason);
+  }
+
+  /** A message for this session now would not start at once (QUEUE-2). */
+  isSessionBusy(sessionKey: string): boolean {
+    const session = this.sessions.get(sessionKey);
+    return session !== undefined && this.isBusy(session);
   }
 
   get activeSessions(): number {
@@ -692,7 +709,8 @@ export class SessionRouter {
       waiting.push({ runId, position: ++position, queueAhead, waitedMs, warning: warned });
     };
     for (const run of session.waiting) {
-      if (run === activeRun) continue;
+      // A run holding the session slot while it waits for its global lane is shown as `active`
+      // (waitingFor) AND listed here: its messages still wait, and their warning is owed (STATUS-3/4).
       const first = run.messages[0];
       addWaiting(first?.runId ?? run.runId, first && this.pendingById.get(first.msgId), run.queueAhead, run.enqueuedAt);
     }

@@ -1,14 +1,22 @@
 /**
- * INV-SILENCE (HB-1): while a client waits on a message it sent (from the
- * message's acceptance until a chat frame with state final, error or aborted
- * for that message's runId), consecutive frames to that client are at most
- * `boundMs` apart. Closed connections stop the clock.
+ * INV-SILENCE (HB-1): while a client waits on a message it sent, consecutive
+ * frames to that client are at most `boundMs` apart. A wait lasts from the
+ * message's acceptance until its sender gets the terminal chat frame (final,
+ * error, aborted) of the run that answers it (the run its settle names; its
+ * own runId when it ran alone), or until it settles rejected or aborted.
+ * Closed connections stop the clock.
  *
- * Also measures, for the report: each connection's longest silence while
- * waiting, and each message's time to first feedback (the first frame its
- * sender got after sending it).
+ * The answer run matters: today's OpenClaw answers a queued message at once
+ * with an empty `final` for the runId it told the sender and runs it later
+ * under another runId, so "the sender got a final" is not "the sender was
+ * answered" (DEP-3).
+ *
+ * Also measured, for reports: each message's time to first feedback, the
+ * first frame its sender got after sending it that says anything about it
+ * (lane.status, heartbeat, or a chat/agent event of its own or its answer
+ * run; not ticks, not an empty final under another runId).
  */
-import type { TraceEvent } from '../events.ts';
+import type { FrameEvent, TraceEvent } from '../events.ts';
 import { ViolationList, type TraceChecker, type Violation } from './types.ts';
 
 export interface SilenceOptions {
@@ -17,34 +25,44 @@ export interface SilenceOptions {
   toleranceMs?: number;
 }
 
-interface ConnWait {
-  /** runIds this connection waits on */
-  outstanding: Set<string>;
-  /** last time it heard anything, or when its current wait began */
+interface Wait {
+  readonly msgId: string;
+  readonly connId: string;
+  readonly runId: string;
+  readonly sentAt: number;
+  answer: string | null;
+  feedbackAt: number;
+}
+
+interface ConnState {
+  readonly waits: Map<string, Wait>;
   lastHeard: number;
-  waitingSince: number;
   open: boolean;
   worstGapMs: number;
-  worstGapAt: number;
 }
 
 export interface SilenceStats {
   /** Longest silence any waiting client had. */
   worstGapMs: number;
   worstConnId: string | null;
-  /** Per message: ms from sending to the first frame back. */
+  /** Per message with a connection: ms from sending to the first feedback (see above). */
   firstFeedbackMs: number[];
+  /** Messages whose sender never heard anything about them before the wait ended. */
+  noFeedback: number;
 }
+
+const TERMINAL = new Set(['final', 'error', 'aborted']);
 
 export class SilenceChecker implements TraceChecker {
   readonly invariant = 'INV-SILENCE';
   private readonly bound: number;
   private readonly tolerance: number;
-  private readonly conns = new Map<string, ConnWait>();
-  /** connId -> sent-at times of messages awaiting their first feedback frame */
-  private readonly awaitingFeedback = new Map<string, number[]>();
+  private readonly conns = new Map<string, ConnState>();
+  private readonly waitsByMsg = new Map<string, Wait>();
+  /** answer runId -> waits answered by it */
+  private readonly byAnswer = new Map<string, Set<Wait>>();
   private readonly violations = new ViolationList();
-  readonly stats: SilenceStats = { worstGapMs: 0, worstConnId: null, firstFeedbackMs: [] };
+  readonly stats: SilenceStats = { worstGapMs: 0, worstConnId: null, firstFeedbackMs: [], noFeedback: 0 };
 
   constructor(options: SilenceOptions) {
     this.bound = options.boundMs;
@@ -57,8 +75,7 @@ export class SilenceChecker implements TraceChecker {
         const conn = this.conn(e.connId, e.t);
         if (e.state === 'closed') {
           conn.open = false;
-          conn.outstanding.clear();
-          this.awaitingFeedback.delete(e.connId);
+          for (const wait of [...conn.waits.values()]) this.endWait(wait, false);
         } else {
           conn.open = true;
           conn.lastHeard = e.t;
@@ -69,31 +86,29 @@ export class SilenceChecker implements TraceChecker {
         if (e.connId === null) return;
         const conn = this.conn(e.connId, e.t);
         if (!conn.open) return;
-        if (conn.outstanding.size === 0) {
-          conn.waitingSince = e.t;
-          conn.lastHeard = e.t;
-        }
-        conn.outstanding.add(e.runId);
-        let awaiting = this.awaitingFeedback.get(e.connId);
-        if (awaiting === undefined) this.awaitingFeedback.set(e.connId, (awaiting = []));
-        awaiting.push(e.t);
+        if (conn.waits.size === 0) conn.lastHeard = e.t;
+        const wait: Wait = { msgId: e.msgId, connId: e.connId, runId: e.runId, sentAt: e.t, answer: null, feedbackAt: -1 };
+        conn.waits.set(e.msgId, wait);
+        this.waitsByMsg.set(e.msgId, wait);
         return;
       }
-      case 'frame': {
-        const conn = this.conns.get(e.connId);
-        if (conn === undefined) return;
-        if (conn.outstanding.size > 0) this.gap(e.connId, conn, e.t, e);
-        conn.lastHeard = e.t;
-        const awaiting = this.awaitingFeedback.get(e.connId);
-        if (awaiting !== undefined && awaiting.length > 0) {
-          for (const sentAt of awaiting) this.stats.firstFeedbackMs.push(e.t - sentAt);
-          awaiting.length = 0;
+      case 'settle': {
+        const wait = this.waitsByMsg.get(e.msgId);
+        if (wait === undefined) return;
+        if (e.outcome === 'rejected' || e.outcome === 'aborted' || e.runId === null) {
+          // Its error frame follows; QUEUE-21 (INV-NOTHING-LOST) checks that the sender hears it.
+          this.endWait(wait, false);
+          return;
         }
-        if (e.runId !== null && (e.state === 'final' || e.state === 'error' || e.state === 'aborted')) {
-          conn.outstanding.delete(e.runId);
-        }
+        wait.answer = e.runId;
+        let set = this.byAnswer.get(e.runId);
+        if (set === undefined) this.byAnswer.set(e.runId, (set = new Set()));
+        set.add(wait);
         return;
       }
+      case 'frame':
+        this.onFrame(e);
+        return;
       default:
         return;
     }
@@ -101,37 +116,9 @@ export class SilenceChecker implements TraceChecker {
 
   finish(t: number): Violation[] {
     for (const [connId, conn] of this.conns) {
-      if (conn.open && conn.outstanding.size > 0) this.gap(connId, conn, t, null);
+      if (conn.open && conn.waits.size > 0) this.gap(connId, conn, t, null);
     }
     return this.violations.items;
-  }
-
-  private gap(connId: string, conn: ConnWait, t: number, e: TraceEvent | null): void {
-    const gap = t - conn.lastHeard;
-    if (gap > conn.worstGapMs) {
-      conn.worstGapMs = gap;
-      conn.worstGapAt = t;
-    }
-    if (gap > this.stats.worstGapMs) {
-      this.stats.worstGapMs = gap;
-      this.stats.worstConnId = connId;
-    }
-    if (gap > this.bound + this.tolerance) {
-      this.violations.add({
-        invariant: this.invariant, rule: 'HB-1', t,
-        message: `client ${connId} heard nothing for ${gap} ms (bound ${this.bound} ms) while waiting on ${[...conn.outstanding].slice(0, 3).join(', ')}, from t=${conn.lastHeard} to t=${t}`,
-        events: e === null ? [] : [e],
-      });
-    }
-  }
-
-  private conn(connId: string, t: number): ConnWait {
-    let conn = this.conns.get(connId);
-    if (conn === undefined) {
-      conn = { outstanding: new Set(), lastHeard: t, waitingSince: t, open: true, worstGapMs: 0, worstGapAt: t };
-      this.conns.set(connId, conn);
-    }
-    return conn;
   }
 
   /** Longest silence per connection while it waited. */
@@ -139,5 +126,71 @@ export class SilenceChecker implements TraceChecker {
     const out = new Map<string, number>();
     for (const [connId, conn] of this.conns) out.set(connId, conn.worstGapMs);
     return out;
+  }
+
+  private onFrame(e: FrameEvent): void {
+    const conn = this.conns.get(e.connId);
+    if (conn === undefined) return;
+    if (conn.waits.size > 0) {
+      this.gap(e.connId, conn, e.t, e);
+      for (const wait of conn.waits.values()) {
+        if (wait.feedbackAt < 0 && this.isFeedback(e, wait)) {
+          wait.feedbackAt = e.t;
+          this.stats.firstFeedbackMs.push(e.t - wait.sentAt);
+        }
+      }
+    }
+    conn.lastHeard = e.t;
+    if (e.runId !== null && e.state !== null && TERMINAL.has(e.state)) {
+      const answered = this.byAnswer.get(e.runId);
+      if (answered !== undefined) {
+        for (const wait of [...answered]) if (wait.connId === e.connId) this.endWait(wait, true);
+      }
+    }
+  }
+
+  private isFeedback(e: FrameEvent, wait: Wait): boolean {
+    if (e.event === 'lane.status' || e.event === 'heartbeat') return true;
+    if (e.event !== 'chat' && e.event !== 'agent') return false;
+    if (wait.answer !== null && e.runId === wait.answer) return true;
+    return e.runId === wait.runId && e.state !== 'final';
+  }
+
+  private endWait(wait: Wait, answered: boolean): void {
+    const conn = this.conns.get(wait.connId);
+    conn?.waits.delete(wait.msgId);
+    this.waitsByMsg.delete(wait.msgId);
+    if (wait.answer !== null) {
+      const set = this.byAnswer.get(wait.answer);
+      set?.delete(wait);
+      if (set !== undefined && set.size === 0) this.byAnswer.delete(wait.answer);
+    }
+    if (answered && wait.feedbackAt < 0) this.stats.noFeedback++;
+  }
+
+  private gap(connId: string, conn: ConnState, t: number, e: TraceEvent | null): void {
+    const gap = t - conn.lastHeard;
+    if (gap > conn.worstGapMs) conn.worstGapMs = gap;
+    if (gap > this.stats.worstGapMs) {
+      this.stats.worstGapMs = gap;
+      this.stats.worstConnId = connId;
+    }
+    if (gap > this.bound + this.tolerance) {
+      const waiting = [...conn.waits.values()].slice(0, 3).map((w) => w.answer ?? w.runId);
+      this.violations.add({
+        invariant: this.invariant, rule: 'HB-1', t,
+        message: `client ${connId} heard nothing for ${gap} ms (bound ${this.bound} ms) while waiting on ${waiting.join(', ')}, from t=${conn.lastHeard} to t=${t}`,
+        events: e === null ? [] : [e],
+      });
+    }
+  }
+
+  private conn(connId: string, t: number): ConnState {
+    let conn = this.conns.get(connId);
+    if (conn === undefined) {
+      conn = { waits: new Map(), lastHeard: t, open: true, worstGapMs: 0 };
+      this.conns.set(connId, conn);
+    }
+    return conn;
   }
 }

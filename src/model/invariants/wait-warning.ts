@@ -52,6 +52,9 @@ export class WaitWarningChecker implements TraceChecker {
       case 'lane.status':
         this.onStatus(e);
         return;
+      // A message dropped under cap left the queue (QUEUE-12..15): its wait ends there, even when
+      // (summarize) it settles only later, with the run that carries its summary.
+      case 'drop':
       case 'settle': {
         const runId = this.byMsg.get(e.msgId);
         if (runId === undefined) return;

@@ -1,0 +1,572 @@
+/**
+ * The reference gateway, without a transport: connections, chat.send /
+ * chat.abort / chat.history, runs through the session router and the lane
+ * scheduler, tool-call validation, lane.status, heartbeats and the server
+ * tick. A WebSocket server wraps it for real clients; the simulator drives it
+ * directly with modelled clients. Time comes only from the Clock.
+ */
+import { globalClock, type Clock, type TimerHandle } from '../model/clock.ts';
+import type { LanesimConfig } from '../model/config-types.ts';
+import type { LaneStatusPayload, MessageOutcome, TraceSink } from '../model/events.ts';
+import {
+  DELTA_THROTTLE_MS, ErrorCodes, Events,
+  type AgentStream, type ChatHistoryParams, type ChatSendParams, type ChatSendResult, type ChatState,
+} from '../model/protocol.ts';
+import { HeartbeatMonitor, type HeartbeatPayload } from './heartbeat.ts';
+import { REFERENCE_PROFILE, type GatewayProfile } from './profile.ts';
+import { Run, type InboundMessage } from './run.ts';
+import { SessionRouter, type Receipt } from './session-router.ts';
+import type { Completion, TaskContext, TaskOutcome } from './task.ts';
+import { ToolRegistry, type ToolCallInput, type ToolErrorResult } from './tool-validator.ts';
+
+// ---------------------------------------------------------------- runtime side
+
+/** What an agent runtime sees of the run it drives. */
+export interface RunIO {
+  readonly run: Run;
+  readonly signal: AbortSignal;
+  readonly aborted: boolean;
+  now(): number;
+  /** Streamed model output. */
+  delta(text: string): void;
+  /** QUEUE-3: the runtime is streaming model output (steers are taken at its next boundary). */
+  setStreaming(streaming: boolean): void;
+  /** Messages steered into this run since the last call. */
+  takeSteers(): InboundMessage[];
+  /** A tool call from the model; the gateway validates it (TOOL-*). */
+  toolCall(call: ToolCallInput): ToolCallOutcome;
+  /** A tool finished executing (for the `agent` tool stream). */
+  toolResult(callId: string, name: string, ok: boolean): void;
+  /** Agent-to-agent call (LANE-20/21); `done` runs when the parent holds its lanes again. */
+  callNested(request: NestedRequest, done: (outcome: TaskOutcome, text: string) => void): void;
+  finish(text?: string): void;
+  fail(message: string): void;
+}
+
+export type ToolCallOutcome =
+  | { delivered: true; ok: true; args: Record<string, unknown> }
+  /** TOOL-1: the error tool_result the agent gets back. */
+  | { delivered: true; ok: false; result: ToolErrorResult }
+  /** Today's OpenClaw (profile toolFailFast off): the error was only logged; the agent hears nothing. */
+  | { delivered: false; ok: false };
+
+export interface NestedRequest {
+  targetSessionKey: string;
+  agentId: string | null;
+  prompt: string;
+  /** Opaque to the gateway; handed to the runtime with the nested run. */
+  data?: unknown;
+}
+
+export interface AgentRuntime {
+  start(io: RunIO): void;
+}
+
+// ---------------------------------------------------------------- transport side
+
+/** How the gateway reaches one client. */
+export interface ClientTransport {
+  /** Returns false when the frame was dropped (slow consumer, droppable event). */
+  send(event: string, payload: unknown, seq: number): boolean;
+  close(code: number, reason: string): void;
+  ping?(): void;
+}
+
+export class GatewayRequestError extends Error {
+  readonly code: string;
+  readonly details: unknown;
+  constructor(code: string, message: string, details?: unknown) {
+    super(message);
+    this.name = 'GatewayRequestError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export interface GatewayOptions {
+  config: LanesimConfig;
+  runtime: AgentRuntime;
+  profile?: GatewayProfile;
+  clock?: Clock;
+  trace?: TraceSink | null;
+  tools?: ToolRegistry;
+  /** Keep per-session transcripts for chat.history (off in huge simulations). Default true. */
+  keepHistory?: boolean;
+  /** Log sink for diagnostics lines (`lane wait exceeded`, tool errors in the baseline). */
+  log?: (line: string) => void;
+  /** Deterministic ids: runs are `<prefix><n>`. */
+  runIdPrefix?: string;
+}
+
+interface Connection {
+  readonly id: string;
+  readonly transport: ClientTransport;
+  seq: number;
+  readonly sessions: Set<string>;
+  open: boolean;
+}
+
+interface LiveRun {
+  readonly run: Run;
+  text: string;
+  pendingDelta: string;
+  lastDeltaAt: number;
+  deltaTimer: TimerHandle | null;
+  streaming: boolean;
+  steers: InboundMessage[];
+  chatSeq: number;
+  agentSeq: number;
+  completion: Completion;
+  ctx: TaskContext;
+  settled: boolean;
+}
+
+interface MessageInfo {
+  readonly msg: InboundMessage;
+  /** The runId its sender was told. */
+  readonly toldRunId: string;
+  readonly acceptedAt: number;
+}
+
+const HISTORY_LIMIT = 50;
+
+export class Gateway {
+  readonly router: SessionRouter;
+  readonly config: LanesimConfig;
+  readonly profile: GatewayProfile;
+  readonly clock: Clock;
+  private readonly trace: TraceSink | null;
+  private readonly runtime: AgentRuntime;
+  private readonly tools: ToolRegistry;
+  private readonly keepHistory: boolean;
+  private readonly log: (line: string) => void;
+  private readonly runIdPrefix: string;
+  private readonly heartbeat: HeartbeatMonitor | null;
+  private readonly conns = new Map<string, Connection>();
+  private readonly subscribers = new Map<string, Set<string>>();
+  private readonly live = new Map<string, LiveRun>();
+  private readonly idempotency = new Map<string, ChatSendResult>();
+  private readonly messages = new Map<string, MessageInfo>();
+  /** DEP-3 only: the runId a sender was told -> the runId its message runs under. */
+  private readonly toldToRouter = new Map<string, string>();
+  private readonly history = new Map<string, { role: 'user' | 'assistant'; runId: string; text: string }[]>();
+  private nextRun = 0;
+  private nextMsg = 0;
+  private tickTimer: TimerHandle | null = null;
+  private closed = false;
+
+  constructor(options: GatewayOptions) {
+    this.config = options.config;
+    this.profile = options.profile ?? REFERENCE_PROFILE;
+    this.clock = options.clock ?? globalClock;
+    this.trace = options.trace ?? null;
+    this.runtime = options.runtime;
+    this.tools = options.tools ?? new ToolRegistry();
+    this.keepHistory = options.keepHistory ?? true;
+    this.log = options.log ?? (() => {});
+    this.runIdPrefix = options.runIdPrefix ?? 'run-';
+    this.router = new SessionRouter({
+      config: this.config,
+      clock: this.clock,
+      trace: this.trace,
+      laneStatus: this.profile.laneStatus,
+      laneHooks: {
+        onLaneWait: (i) =>
+          this.log(`lane wait exceeded: lane=${i.lane} waitedMs=${i.waitedMs} queueAhead=${i.queueAhead} activeAhead=${i.activeAhead} activeNow=${i.activeNow} queueBehind=${i.queueBehind}`),
+      },
+      executor: {
+        start: (run, ctx, completion) => this.startRun(run, ctx, completion),
+        isStreaming: (run) => this.live.get(run.runId)?.streaming ?? false,
+        steer: (run, message) => this.live.get(run.runId)?.steers.push(message),
+      },
+      events: {
+        status: (sessionKey, status) => this.onLaneStatus(sessionKey, status),
+        settle: (message, outcome, runId, code, detail) => this.onSettle(message, outcome, runId, code, detail),
+      },
+    });
+    this.heartbeat = this.profile.heartbeat
+      ? new HeartbeatMonitor({
+          clock: this.clock,
+          config: this.config.gateway.heartbeat,
+          trace: this.trace ?? undefined,
+          sendHeartbeat: (connId, payload) => this.sendHeartbeat(connId, payload),
+          sendPing: (connId) => this.conns.get(connId)?.transport.ping?.(),
+          onDead: (connId) => this.conns.get(connId)?.transport.close(1001, 'no pong'),
+        })
+      : null;
+    this.scheduleTick();
+  }
+
+  // ------------------------------------------------------------ connections
+
+  connect(connId: string, transport: ClientTransport): void {
+    if (this.closed) throw new GatewayRequestError(ErrorCodes.SHUTTING_DOWN, 'gateway is shutting down');
+    if (this.conns.has(connId)) throw new GatewayRequestError(ErrorCodes.INVALID_REQUEST, `connection ${connId} already exists`);
+    this.conns.set(connId, { id: connId, transport, seq: 0, sessions: new Set(), open: true });
+    this.trace?.({ type: 'conn', t: this.clock.now(), connId, state: 'open' });
+    this.heartbeat?.addConnection(connId);
+  }
+
+  disconnect(connId: string): void {
+    const conn = this.conns.get(connId);
+    if (conn === undefined) return;
+    conn.open = false;
+    this.conns.delete(connId);
+    for (const sessionKey of conn.sessions) this.subscribers.get(sessionKey)?.delete(connId);
+    this.heartbeat?.removeConnection(connId);
+    this.trace?.({ type: 'conn', t: this.clock.now(), connId, state: 'closed' });
+  }
+
+  /** Inbound traffic from a client (any frame or a pong) keeps it alive (HB-6). */
+  noteInbound(connId: string, pong = false): void {
+    if (pong) this.heartbeat?.notePong(connId);
+    else this.heartbeat?.noteInbound(connId);
+  }
+
+  subscribe(connId: string, sessionKey: string): LaneStatusPayload {
+    const conn = this.requireConn(connId);
+    conn.sessions.add(sessionKey);
+    let set = this.subscribers.get(sessionKey);
+    if (set === undefined) this.subscribers.set(sessionKey, (set = new Set()));
+    set.add(connId);
+    return this.router.status(sessionKey, 'subscribe');
+  }
+
+  get connectionCount(): number {
+    return this.conns.size;
+  }
+
+  // ------------------------------------------------------------ methods
+
+  /** chat.send (WS-*): idempotent per (sessionKey, idempotencyKey). */
+  chatSend(connId: string, params: ChatSendParams): ChatSendResult {
+    const conn = this.requireConn(connId);
+    const key = `${params.sessionKey}\u0000${params.idempotencyKey}`;
+    const seen = this.idempotency.get(key);
+    if (seen !== undefined) return { ...seen, status: seen.status === 'rejected' ? 'rejected' : 'in_flight' };
+    this.subscribe(conn.id, params.sessionKey);
+    const toldRunId = `${this.runIdPrefix}${++this.nextRun}`;
+    // DEP-3 (today's OpenClaw): a message for a busy session is answered with an empty final and runs later under a new runId.
+    const silent = this.profile.silentFollowups && this.router.isSessionBusy(params.sessionKey);
+    const routerRunId = silent ? `${this.runIdPrefix}${++this.nextRun}` : toldRunId;
+    const msg: InboundMessage = {
+      msgId: `m${++this.nextMsg}`,
+      runId: routerRunId,
+      sessionKey: params.sessionKey,
+      text: params.message,
+      connId,
+      channel: params.channel ?? null,
+      route: params.route ?? params.channel ?? null,
+      agentId: null,
+    };
+    const now = this.clock.now();
+    this.messages.set(msg.msgId, { msg, toldRunId, acceptedAt: now });
+    if (silent) this.toldToRouter.set(toldRunId, routerRunId);
+    if (this.keepHistory) this.remember(params.sessionKey, 'user', toldRunId, params.message);
+    if (this.heartbeat !== null) this.heartbeat.watch(connId, routerRunId, { enqueuedAt: now });
+    const receipt: Receipt = this.router.accept(msg);
+    const result: ChatSendResult = {
+      runId: toldRunId,
+      status: receipt.status,
+      ...(receipt.code !== null ? { code: receipt.code } : {}),
+    };
+    this.idempotency.set(key, result);
+    if (silent && receipt.status === 'queued') {
+      this.sendTo(conn, Events.CHAT, this.chatPayload(toldRunId, params.sessionKey, 0, 'final', { message: assistantMessage('') }), toldRunId, 'final');
+    }
+    return result;
+  }
+
+  /** chat.abort: a given run (queued or running), or the session's active run. */
+  chatAbort(connId: string, params: { sessionKey: string; runId?: string }): { aborted: string[] } {
+    this.requireConn(connId);
+    const runId = params.runId === undefined ? undefined : this.resolveRunId(params.runId);
+    return this.router.abort(params.sessionKey, runId);
+  }
+
+  /** chat.history: the transcript, and the partial output of a running run ("View partial output"). */
+  chatHistory(connId: string, params: ChatHistoryParams): {
+    sessionKey: string;
+    messages: { role: 'user' | 'assistant'; runId: string; text: string }[];
+    partial: { runId: string; text: string; elapsedMs: number } | null;
+  } {
+    this.requireConn(connId);
+    const limit = params.limit ?? HISTORY_LIMIT;
+    const messages = (this.history.get(params.sessionKey) ?? []).slice(-limit);
+    let partial: { runId: string; text: string; elapsedMs: number } | null = null;
+    const wanted = params.runId === undefined ? undefined : this.resolveRunId(params.runId);
+    for (const live of this.live.values()) {
+      const run = live.run;
+      const matches = wanted !== undefined ? run.runId === wanted || run.parent?.runId === wanted : run.sessionKey === params.sessionKey;
+      if (!matches) continue;
+      // The deepest running descendant is what is being generated now.
+      if (partial === null || run.parent !== null) {
+        partial = { runId: run.runId, text: live.text + live.pendingDelta, elapsedMs: this.clock.now() - run.startedAt };
+      }
+    }
+    return { sessionKey: params.sessionKey, messages, partial };
+  }
+
+  diagnosticsLanes(): ReturnType<SessionRouter['scheduler']['diagnostics']> {
+    return this.router.scheduler.diagnostics();
+  }
+
+  /** Graceful stop (QUEUE-19): refuse new work, tell waiting senders, finish or abort runs. */
+  async shutdown(options: { abortRunning: boolean } = { abortRunning: true }): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.broadcast(Events.SHUTDOWN, { reason: 'gateway stopping', abortRunning: options.abortRunning });
+    this.router.shutdown(options);
+    await this.router.whenIdle();
+    this.stopTimers();
+  }
+
+  /** Stops every timer (tick, heartbeats) without touching runs; for tests and the end of a simulation. */
+  stopTimers(): void {
+    if (this.tickTimer !== null) this.clock.clearTimeout(this.tickTimer);
+    this.tickTimer = null;
+    this.heartbeat?.close();
+    for (const live of this.live.values()) {
+      if (live.deltaTimer !== null) this.clock.clearTimeout(live.deltaTimer);
+      live.deltaTimer = null;
+    }
+  }
+
+  // ------------------------------------------------------------ runs
+
+  private startRun(run: Run, ctx: TaskContext, completion: Completion): void {
+    const live: LiveRun = {
+      run, text: '', pendingDelta: '', lastDeltaAt: -Infinity, deltaTimer: null, streaming: false,
+      steers: [], chatSeq: 0, agentSeq: 0, completion, ctx, settled: false,
+    };
+    this.live.set(run.runId, live);
+    this.heartbeat?.runStarted(run.runId, this.clock.now());
+    if (this.isUserRun(run)) this.agentEvent(live, 'lifecycle', { phase: 'start', kind: run.kind });
+    const io = this.makeIO(live);
+    try {
+      this.runtime.start(io);
+    } catch (error) {
+      io.fail(error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  private makeIO(live: LiveRun): RunIO {
+    const gateway = this;
+    const run = live.run;
+    return {
+      run,
+      get signal() {
+        return live.ctx.signal;
+      },
+      get aborted() {
+        return live.ctx.aborted;
+      },
+      now: () => this.clock.now(),
+      delta: (text) => this.onDelta(live, text),
+      setStreaming: (streaming) => {
+        live.streaming = streaming;
+      },
+      takeSteers: () => live.steers.splice(0),
+      toolCall: (call) => gateway.onToolCall(live, call),
+      toolResult: (callId, name, ok) => {
+        if (this.isUserRun(run)) this.agentEvent(live, 'tool', { phase: 'result', callId, name, ok });
+      },
+      callNested: (request, done) => {
+        this.router.callNested(run, request, (outcome, value) => {
+          done(outcome, typeof value === 'string' ? value : outcome === 'ok' ? '' : errorText(value));
+        });
+      },
+      finish: (text) => this.settleRun(live, 'ok', text ?? null),
+      fail: (message) => this.settleRun(live, 'error', message),
+    };
+  }
+
+  private isUserRun(run: Run): boolean {
+    return run.kind === 'message' || run.kind === 'collect' || run.kind === 'summary';
+  }
+
+  private onDelta(live: LiveRun, text: string): void {
+    if (live.settled || text === '') return;
+    live.pendingDelta += text;
+    if (!this.isUserRun(live.run)) return;
+    const now = this.clock.now();
+    // WS-*: at most one delta per DELTA_THROTTLE_MS per run; the rest is coalesced.
+    if (now - live.lastDeltaAt >= DELTA_THROTTLE_MS) this.flushDelta(live);
+    else if (live.deltaTimer === null) {
+      live.deltaTimer = this.clock.setTimeout(() => {
+        live.deltaTimer = null;
+        this.flushDelta(live);
+      }, live.lastDeltaAt + DELTA_THROTTLE_MS - now);
+    }
+  }
+
+  private flushDelta(live: LiveRun): void {
+    if (live.pendingDelta === '' || live.settled) return;
+    const deltaText = live.pendingDelta;
+    live.text += deltaText;
+    live.pendingDelta = '';
+    live.lastDeltaAt = this.clock.now();
+    const run = live.run;
+    this.toSession(run.sessionKey, Events.CHAT, () =>
+      this.chatPayload(run.runId, run.sessionKey, ++live.chatSeq, 'delta', { deltaText, message: assistantMessage(live.text) }), run.runId, 'delta');
+  }
+
+  private onToolCall(live: LiveRun, call: ToolCallInput): ToolCallOutcome {
+    const run = live.run;
+    const validation = this.tools.validate(call);
+    const now = this.clock.now();
+    this.trace?.({ type: 'tool_call', t: now, runId: run.runId, callId: call.id, tool: String(call.name), valid: validation.ok });
+    if (this.isUserRun(run)) this.agentEvent(live, 'tool', { phase: 'call', callId: call.id, name: String(call.name), valid: validation.ok });
+    if (validation.ok) return { delivered: true, ok: true, args: validation.args };
+    const text = validation.result.content;
+    if (this.profile.toolFailFast) {
+      // TOOL-1: the agent gets the error as the call's tool_result and can retry.
+      this.trace?.({ type: 'tool_result', t: now, runId: run.runId, callId: call.id, tool: String(call.name), isError: true, delivery: 'returned', text });
+      return { delivered: true, ok: false, result: validation.result };
+    }
+    // Today's OpenClaw in the incident: the failure reached only the log.
+    this.trace?.({ type: 'tool_result', t: now, runId: run.runId, callId: call.id, tool: String(call.name), isError: true, delivery: 'logged', text });
+    this.log(`[tools] ${String(call.name)} failed: ${text}`);
+    return { delivered: false, ok: false };
+  }
+
+  private settleRun(live: LiveRun, outcome: 'ok' | 'error', value: string | null): void {
+    if (live.settled) return;
+    if (live.deltaTimer !== null) {
+      this.clock.clearTimeout(live.deltaTimer);
+      live.deltaTimer = null;
+    }
+    const run = live.run;
+    if (outcome === 'ok' && value !== null && value !== '' && live.text + live.pendingDelta === '') live.pendingDelta = value;
+    live.text += live.pendingDelta;
+    live.pendingDelta = '';
+    live.settled = true;
+    live.streaming = false;
+    this.live.delete(run.runId);
+    if (this.isUserRun(run)) {
+      const aborted = live.ctx.aborted;
+      const state: ChatState = aborted ? 'aborted' : outcome === 'ok' ? 'final' : 'error';
+      this.agentEvent(live, 'lifecycle', { phase: aborted ? 'aborted' : outcome === 'ok' ? 'end' : 'error' });
+      const extra = outcome === 'ok' || aborted ? { message: assistantMessage(live.text) } : { errorMessage: value ?? 'run failed' };
+      this.toSession(run.sessionKey, Events.CHAT, () => this.chatPayload(run.runId, run.sessionKey, ++live.chatSeq, state, extra), run.runId, state);
+      if (this.keepHistory) this.remember(run.sessionKey, 'assistant', run.runId, live.text);
+    }
+    this.heartbeat?.unwatchRun(run.runId);
+    for (const m of run.messages) {
+      const info = this.messages.get(m.msgId);
+      if (info !== undefined && info.toldRunId !== run.runId) this.toldToRouter.delete(info.toldRunId);
+      this.messages.delete(m.msgId);
+    }
+    if (outcome === 'ok') live.completion.done(live.text);
+    else live.completion.fail(new Error(value ?? 'run failed'));
+  }
+
+  // ------------------------------------------------------------ router events
+
+  private onSettle(message: InboundMessage, outcome: MessageOutcome, runId: string | null, code: string | null, detail: string | null): void {
+    const info = this.messages.get(message.msgId);
+    const conn = message.connId === null ? undefined : this.conns.get(message.connId);
+    const told = info?.toldRunId ?? message.runId;
+    if (outcome === 'rejected' || outcome === 'aborted') {
+      this.messages.delete(message.msgId);
+      this.heartbeat?.unwatch(message.connId ?? '', message.runId);
+      if (conn !== undefined && this.profile.notifyRejected) {
+        // QUEUE-21: the sender hears what happened to its message.
+        const state: ChatState = outcome === 'aborted' ? 'aborted' : 'error';
+        this.sendTo(conn, Events.CHAT, this.chatPayload(message.runId, message.sessionKey, 0, state, {
+          errorCode: code ?? 'UNKNOWN', errorMessage: detail ?? outcome,
+        }), message.runId, state);
+      }
+      return;
+    }
+    if (runId !== null && runId !== message.runId && message.connId !== null) {
+      // merged / steered / summarized: the sender now waits on the carrying run.
+      this.heartbeat?.unwatch(message.connId, message.runId);
+      this.heartbeat?.watch(message.connId, runId, { enqueuedAt: info?.acceptedAt ?? this.clock.now() });
+      if (outcome === 'steered' || outcome === 'summarized') this.messages.delete(message.msgId);
+      if (conn !== undefined && this.profile.laneStatus) {
+        this.sendTo(conn, Events.CHAT, this.chatPayload(told, message.sessionKey, 0, 'status', { status: outcome, carriedBy: runId }), told, 'status');
+      }
+    }
+  }
+
+  private onLaneStatus(sessionKey: string, status: LaneStatusPayload): void {
+    this.toSession(sessionKey, Events.LANE_STATUS, () => status, status.active?.runId ?? null, null);
+  }
+
+  // ------------------------------------------------------------ frames
+
+  private sendHeartbeat(connId: string, payload: HeartbeatPayload): void {
+    const conn = this.conns.get(connId);
+    if (conn !== undefined) this.sendTo(conn, Events.HEARTBEAT, payload, payload.runId, null);
+  }
+
+  private agentEvent(live: LiveRun, stream: AgentStream, data: Record<string, unknown>): void {
+    const run = live.run;
+    this.toSession(run.sessionKey, Events.AGENT, () => ({ runId: run.runId, sessionKey: run.sessionKey, seq: ++live.agentSeq, stream, data }), run.runId, null);
+  }
+
+  private chatPayload(runId: string, sessionKey: string, seq: number, state: ChatState, extra: Record<string, unknown>): Record<string, unknown> {
+    return { runId, sessionKey, seq, state, ...extra };
+  }
+
+  private toSession(sessionKey: string, event: string, payload: () => unknown, runId: string | null, state: string | null): void {
+    const set = this.subscribers.get(sessionKey);
+    if (set === undefined || set.size === 0) return;
+    const body = payload();
+    for (const connId of set) {
+      const conn = this.conns.get(connId);
+      if (conn !== undefined) this.sendTo(conn, event, body, runId, state);
+    }
+  }
+
+  private broadcast(event: string, payload: unknown): void {
+    for (const conn of this.conns.values()) this.sendTo(conn, event, payload, null, null);
+  }
+
+  private sendTo(conn: Connection, event: string, payload: unknown, runId: string | null, state: string | null): void {
+    if (!conn.open) return;
+    const seq = ++conn.seq;
+    if (!conn.transport.send(event, payload, seq)) return;
+    this.trace?.({ type: 'frame', t: this.clock.now(), connId: conn.id, event, runId, state });
+    this.heartbeat?.noteSent(conn.id);
+  }
+
+  private scheduleTick(): void {
+    const interval = this.config.gateway.tickIntervalMs;
+    this.tickTimer = this.clock.setTimeout(() => {
+      this.tickTimer = null;
+      if (this.closed) return;
+      this.broadcast(Events.TICK, { ts: this.clock.now() });
+      this.scheduleTick();
+    }, interval);
+  }
+
+  // ------------------------------------------------------------ helpers
+
+  private requireConn(connId: string): Connection {
+    const conn = this.conns.get(connId);
+    if (conn === undefined) throw new GatewayRequestError(ErrorCodes.INVALID_REQUEST, `unknown connection ${connId}`);
+    return conn;
+  }
+
+  /** A runId the client knows: its told runId maps to the run that carries the message now. */
+  private resolveRunId(runId: string): string {
+    return this.toldToRouter.get(runId) ?? runId;
+  }
+
+  private remember(sessionKey: string, role: 'user' | 'assistant', runId: string, text: string): void {
+    let list = this.history.get(sessionKey);
+    if (list === undefined) this.history.set(sessionKey, (list = []));
+    list.push({ role, runId, text });
+    if (list.length > HISTORY_LIMIT) list.splice(0, list.length - HISTORY_LIMIT);
+  }
+}
+
+function assistantMessage(text: string): { role: 'assistant'; content: { type: 'text'; text: string }[] } {
+  return { role: 'assistant', content: [{ type: 'text', text }] };
+}
+
+function errorText(value: unknown): string {
+  return value instanceof Error ? value.message : String(value);
+}
