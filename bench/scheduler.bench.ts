@@ -38,14 +38,17 @@ export interface Contender {
   name: string;
   note: string;
   /** Enqueue everything paused; return a function that starts and resolves when all settled. */
-  prepare(options: SchedulerBenchOptions, noop: () => Promise<void>): Promise<() => Promise<void>>;
+  prepare(options: SchedulerBenchOptions, noop: () => unknown): Promise<() => Promise<void>>;
 }
 
-const noopAsync = async (): Promise<void> => {};
+/** The task every contender runs: it does nothing (p-queue and OpenClaw wrap it in promises themselves). */
+export const noopSync = (): undefined => undefined;
+/** The same as an async function, for the second table: everyone pays for a promise per task. */
+export const noopAsync = async (): Promise<void> => {};
 
 export const lanesimCallbackContender: Contender = {
   name: 'lanesim (submit)',
-  note: 'callback API, async no-op tasks, trace off',
+  note: 'callback API, trace off',
   async prepare({ tasks, sessions, globalCap }, noop) {
     const scheduler = new LaneScheduler({ concurrency: (lane) => (lane === 'main' ? globalCap : 1), warnThresholdMs: null });
     scheduler.pause();
@@ -66,7 +69,7 @@ export const lanesimCallbackContender: Contender = {
 
 export const lanesimPromiseContender: Contender = {
   name: 'lanesim (enqueue)',
-  note: 'promise API, async no-op tasks, trace off',
+  note: 'promise API, trace off',
   async prepare({ tasks, sessions, globalCap }, noop) {
     const scheduler = new LaneScheduler({ concurrency: (lane) => (lane === 'main' ? globalCap : 1), warnThresholdMs: null });
     scheduler.pause();
@@ -77,7 +80,7 @@ export const lanesimPromiseContender: Contender = {
     const onDone = (): void => {
       if (++settled === tasks) finish();
     };
-    for (let i = 0; i < tasks; i++) void scheduler.enqueue(paths[i % sessions]!, noop).then(onDone);
+    for (let i = 0; i < tasks; i++) void scheduler.enqueue(paths[i % sessions]!, noop as () => unknown).then(onDone);
     return async () => {
       scheduler.resume();
       await finished;
@@ -98,7 +101,7 @@ export const pQueueContender: Contender = {
       if (++settled === tasks) finish();
     };
     for (let i = 0; i < tasks; i++) {
-      void perSession[i % sessions]!.add(() => shared.add(noop)).then(onDone);
+      void perSession[i % sessions]!.add(() => shared.add(noop as () => Promise<unknown>)).then(onDone);
     }
     return async () => {
       for (const queue of perSession) queue.start();
@@ -107,11 +110,11 @@ export const pQueueContender: Contender = {
   },
 };
 
-export async function runContender(contender: Contender, options: SchedulerBenchOptions): Promise<ContenderResult> {
+export async function runContender(contender: Contender, options: SchedulerBenchOptions, noop: () => unknown = noopSync): Promise<ContenderResult> {
   forceGc();
   const heapBefore = heapUsed();
   const t0 = process.hrtime.bigint();
-  const start = await contender.prepare(options, noopAsync);
+  const start = await contender.prepare(options, noop);
   const t1 = process.hrtime.bigint();
   forceGc();
   const heapQueued = heapUsed();
@@ -130,5 +133,42 @@ export async function runContender(contender: Contender, options: SchedulerBench
     bytesPerQueuedTask: (heapQueued - heapBefore) / options.tasks,
     rssMiB: rss / 2 ** 20,
     note: contender.note,
+  };
+}
+
+/**
+ * OpenClaw's own command queue (dist/command-queue-*.mjs from the installed
+ * package), driven the way OpenClaw drives it: enqueue in `session:<key>`,
+ * then inside that slot in `main`. Paused the OpenClaw way: concurrency 0
+ * stops a lane. Its `lane wait exceeded` diagnostics are silenced through its
+ * own logging state (the loader's `silence` option): no record is formatted
+ * or written, the fair equivalent of lanesim's trace being off.
+ */
+export async function openClawContender(packageDir?: string): Promise<Contender> {
+  const { loadOpenClawCommandQueue } = await import('../src/peers/openclaw/command-queue.ts');
+  const queue = await loadOpenClawCommandQueue({ packageDir, silence: true, fresh: true });
+  return {
+    name: `openclaw ${queue.version ?? ''} command-queue`.trim(),
+    note: 'enqueueCommandInLane(session:<k>, () => enqueueCommandInLane(main, noop)); diagnostics silenced via its logging state',
+    async prepare({ tasks, sessions, globalCap }, noop) {
+      queue.resetState();
+      const lanes = Array.from({ length: sessions }, (_, i) => `session:bench-${i}`);
+      for (const lane of lanes) queue.setCommandLaneConcurrency(lane, 0);
+      queue.setCommandLaneConcurrency('main', globalCap);
+      let settled = 0;
+      let finish: () => void = () => {};
+      const finished = new Promise<void>((resolve) => (finish = resolve));
+      const onDone = (): void => {
+        if (++settled === tasks) finish();
+      };
+      const inner = (): Promise<unknown> => queue.enqueueCommandInLane('main', noop);
+      for (let i = 0; i < tasks; i++) void queue.enqueueCommandInLane(lanes[i % sessions]!, inner).then(onDone);
+      return async () => {
+        for (const lane of lanes) queue.setCommandLaneConcurrency(lane, 1);
+        await finished;
+        queue.resetState();
+        queue.restoreLogging();
+      };
+    },
   };
 }

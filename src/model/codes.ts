@@ -25,7 +25,7 @@ export const QueueErrorCode = {
   DROPPED: 'QUEUE_DROPPED',
   /** QUEUE-17: interrupt cleared the queue this message was waiting in. */
   INTERRUPTED: 'QUEUE_INTERRUPTED',
-  /** Graceful stop: queued messages are refused with this. */
+  /** QUEUE-19: graceful stop: queued messages are refused with this. */
   SHUTDOWN: 'GATEWAY_SHUTDOWN',
 } as const;
 export type QueueErrorCode = (typeof QueueErrorCode)[keyof typeof QueueErrorCode];

@@ -73,7 +73,7 @@ export interface HeartbeatConfig {
 export interface LanesimConfig {
   agents: {
     defaults: {
-      /** Global lane `main` (LANE-2). */
+      /** Global lane `main` (LANE-3). */
       maxConcurrent: number;
       subagents: { maxConcurrent: number };
       lane: LaneConfig;

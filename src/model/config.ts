@@ -725,6 +725,14 @@ export function queueModeForChannel(queue: QueueConfig, channel: string | undefi
  * path). An unreadable or unparsable file gives a ConfigError with path `''`.
  */
 export async function loadConfigFile(path: string): Promise<LanesimConfig> {
+  return parseConfig(await readConfigFile(path), { source: path });
+}
+
+/**
+ * Reads and parses a JSON5 config file without validating it (to merge it
+ * over a scenario's config first). Unreadable or unparsable: ConfigError.
+ */
+export async function readConfigFile(path: string): Promise<ConfigInput> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -746,7 +754,10 @@ export async function loadConfigFile(path: string): Promise<LanesimConfig> {
         : '';
     throw fileError(`config: ${path} is not valid JSON5${where}: ${reason}`);
   }
-  return parseConfig(parsed, { source: path });
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError([{ kind: 'invalid-value', path: '', value: parsed, message: `config (${path}): the top level must be an object, got ${renderValue(parsed)}` }], path);
+  }
+  return parsed as ConfigInput;
 }
 
 function fileError(message: string): ConfigError {

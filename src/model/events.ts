@@ -43,7 +43,7 @@ export interface ResetEvent { type: 'reset'; t: number; lane: string; generation
 export interface DrainEvent { type: 'drain'; t: number; lane: string }
 /** A parked task released its lanes while it awaits a nested run (LANE-22). */
 export interface ParkEvent { type: 'park'; t: number; taskId: string; lanes: readonly string[]; awaiting: string }
-/** The `lane wait exceeded` diagnostic, with unambiguous fields (DIAG-1..DIAG-3). */
+/** The `lane wait exceeded` diagnostic, with unambiguous fields (DIAG-1, DIAG-2). */
 export interface LaneWaitEvent {
   type: 'lane.wait'; t: number; taskId: string; lane: string; waitedMs: number;
   queueAhead: number; activeAhead: number; activeNow: number; queueBehind: number;
@@ -73,7 +73,7 @@ export interface LaneStatusWaiting {
   runId: string;
   /** 1-based place in the session's queue now. */
   position: number;
-  /** Entries that were ahead of it when it was enqueued (DIAG-2). */
+  /** Entries that were ahead of it when it was enqueued (STATUS-2). */
   queueAhead: number;
   waitedMs: number;
   /** This entry's wait has crossed warnThresholdMs. */
@@ -104,7 +104,7 @@ export type LaneStatusReason =
   | 'enqueue' | 'start' | 'end' | 'abort' | 'clear' | 'merge' | 'drop' | 'warn' | 'park' | 'subscribe';
 
 export interface LaneStatusEvent { type: 'lane.status'; t: number; sessionKey: string; status: LaneStatusPayload }
-/** HB-1: a heartbeat event sent to one connection. */
+/** HB-2, HB-4: a heartbeat event sent to one connection. */
 export interface HeartbeatEvent { type: 'heartbeat'; t: number; connId: string; runId: string | null; elapsedMs: number }
 export interface PingEvent { type: 'ping'; t: number; connId: string }
 export interface PongEvent { type: 'pong'; t: number; connId: string }
@@ -113,7 +113,9 @@ export interface PeerDeadEvent { type: 'peer.dead'; t: number; connId: string; s
 /**
  * Any frame delivered to a client (what the client hears; INV-SILENCE reads
  * these). `state`: a chat event's state (`final`, `error`, `aborted` end the
- * client's wait for that runId), else null.
+ * client's wait for that runId), else null. `connId` `*` is a broadcast
+ * delivered to every open connection at once (the server tick), so a
+ * simulated hour with 10,000 clients does not carry a million tick events.
  */
 export interface FrameEvent { type: 'frame'; t: number; connId: string; event: string; runId: string | null; state: string | null }
 /** A client connected or went away (silence is only measured while connected). */
@@ -139,6 +141,9 @@ export type TraceEvent =
   | ToolCallEvent | ToolResultEvent;
 
 export type TraceEventType = TraceEvent['type'];
+
+/** FrameEvent.connId of a frame delivered to every open connection. */
+export const BROADCAST_CONN = '*';
 
 /** Where implementations write their trace. Cheap to call; must not throw. */
 export type TraceSink = (event: TraceEvent) => void;

@@ -7,7 +7,7 @@
  */
 import { globalClock, type Clock, type TimerHandle } from '../model/clock.ts';
 import type { LanesimConfig } from '../model/config-types.ts';
-import type { LaneStatusPayload, MessageOutcome, TraceSink } from '../model/events.ts';
+import { BROADCAST_CONN, type LaneStatusPayload, type MessageOutcome, type TraceSink } from '../model/events.ts';
 import {
   DELTA_THROTTLE_MS, ErrorCodes, Events,
   type AgentStream, type ChatHistoryParams, type ChatSendParams, type ChatSendResult, type ChatState,
@@ -26,6 +26,8 @@ export interface RunIO {
   readonly run: Run;
   readonly signal: AbortSignal;
   readonly aborted: boolean;
+  /** Calls `callback` once when the run is aborted (cheaper than listening on `signal`). */
+  onAbort(callback: () => void): void;
   now(): number;
   /** Streamed model output. */
   delta(text: string): void;
@@ -39,6 +41,8 @@ export interface RunIO {
   toolResult(callId: string, name: string, ok: boolean): void;
   /** Agent-to-agent call (LANE-20/21); `done` runs when the parent holds its lanes again. */
   callNested(request: NestedRequest, done: (outcome: TaskOutcome, text: string) => void): void;
+  /** A sub-agent run in its own session, bounded by the `subagent` lane (LANE-24). */
+  spawn(request: NestedRequest, done: (outcome: TaskOutcome, text: string) => void): void;
   finish(text?: string): void;
   fail(message: string): void;
 }
@@ -96,6 +100,13 @@ export interface GatewayOptions {
   log?: (line: string) => void;
   /** Deterministic ids: runs are `<prefix><n>`. */
   runIdPrefix?: string;
+  /** Trace WebSocket pings and pongs (HB-5). Default true; huge simulations turn it off. */
+  traceLiveness?: boolean;
+  /**
+   * The transports never drop a broadcast (true in the simulator): a tick is
+   * traced once, as a frame to `*`, instead of once per connection.
+   */
+  lossless?: boolean;
 }
 
 interface Connection {
@@ -154,6 +165,7 @@ export class Gateway {
   private nextMsg = 0;
   private tickTimer: TimerHandle | null = null;
   private closed = false;
+  private readonly lossless: boolean;
 
   constructor(options: GatewayOptions) {
     this.config = options.config;
@@ -165,6 +177,13 @@ export class Gateway {
     this.keepHistory = options.keepHistory ?? true;
     this.log = options.log ?? (() => {});
     this.runIdPrefix = options.runIdPrefix ?? 'run-';
+    this.lossless = options.lossless ?? false;
+    const trace = this.trace;
+    const traceLiveness = options.traceLiveness ?? true;
+    const heartbeatTrace: TraceSink | undefined =
+      trace === null ? undefined : traceLiveness ? trace : (e) => {
+        if (e.type !== 'ping' && e.type !== 'pong') trace(e);
+      };
     this.router = new SessionRouter({
       config: this.config,
       clock: this.clock,
@@ -188,7 +207,9 @@ export class Gateway {
       ? new HeartbeatMonitor({
           clock: this.clock,
           config: this.config.gateway.heartbeat,
-          trace: this.trace ?? undefined,
+          trace: heartbeatTrace,
+          // HB-2: aim a little early so a late timer on a busy event loop still keeps the bound.
+          marginMs: heartbeatMarginMs(this.config.gateway.heartbeat.intervalMs),
           sendHeartbeat: (connId, payload) => this.sendHeartbeat(connId, payload),
           sendPing: (connId) => this.conns.get(connId)?.transport.ping?.(),
           onDead: (connId) => this.conns.get(connId)?.transport.close(1001, 'no pong'),
@@ -223,13 +244,17 @@ export class Gateway {
     else this.heartbeat?.noteInbound(connId);
   }
 
+  /** Subscribes a connection to a session's events; a busy session's lane.status is sent at once (STATUS-1). */
   subscribe(connId: string, sessionKey: string): LaneStatusPayload {
     const conn = this.requireConn(connId);
+    const status = this.router.status(sessionKey, 'subscribe');
+    if (conn.sessions.has(sessionKey)) return status;
     conn.sessions.add(sessionKey);
     let set = this.subscribers.get(sessionKey);
     if (set === undefined) this.subscribers.set(sessionKey, (set = new Set()));
     set.add(connId);
-    return this.router.status(sessionKey, 'subscribe');
+    if (this.profile.laneStatus && status.state !== 'idle') this.sendTo(conn, Events.LANE_STATUS, status, status.active?.runId ?? null, null);
+    return status;
   }
 
   get connectionCount(): number {
@@ -361,6 +386,7 @@ export class Gateway {
       get aborted() {
         return live.ctx.aborted;
       },
+      onAbort: (callback) => live.ctx.onAbort(callback),
       now: () => this.clock.now(),
       delta: (text) => this.onDelta(live, text),
       setStreaming: (streaming) => {
@@ -373,6 +399,11 @@ export class Gateway {
       },
       callNested: (request, done) => {
         this.router.callNested(run, request, (outcome, value) => {
+          done(outcome, typeof value === 'string' ? value : outcome === 'ok' ? '' : errorText(value));
+        });
+      },
+      spawn: (request, done) => {
+        this.router.spawn(run, { sessionKey: request.targetSessionKey, agentId: request.agentId, prompt: request.prompt, data: request.data }, (outcome, value) => {
           done(outcome, typeof value === 'string' ? value : outcome === 'ok' ? '' : errorText(value));
         });
       },
@@ -521,7 +552,16 @@ export class Gateway {
   }
 
   private broadcast(event: string, payload: unknown): void {
-    for (const conn of this.conns.values()) this.sendTo(conn, event, payload, null, null);
+    if (!this.lossless) {
+      for (const conn of this.conns.values()) this.sendTo(conn, event, payload, null, null);
+      return;
+    }
+    for (const conn of this.conns.values()) {
+      if (!conn.open) continue;
+      conn.transport.send(event, payload, ++conn.seq);
+      this.heartbeat?.noteSent(conn.id);
+    }
+    if (this.conns.size > 0) this.trace?.({ type: 'frame', t: this.clock.now(), connId: BROADCAST_CONN, event, runId: null, state: null });
   }
 
   private sendTo(conn: Connection, event: string, payload: unknown, runId: string | null, state: string | null): void {
@@ -561,6 +601,11 @@ export class Gateway {
     list.push({ role, runId, text });
     if (list.length > HISTORY_LIMIT) list.splice(0, list.length - HISTORY_LIMIT);
   }
+}
+
+/** HB-2: the reference gateway's heartbeat lead: a tenth of the interval, at most 1 s. */
+export function heartbeatMarginMs(intervalMs: number): number {
+  return Math.min(1000, Math.floor(intervalMs / 10));
 }
 
 function assistantMessage(text: string): { role: 'assistant'; content: { type: 'text'; text: string }[] } {

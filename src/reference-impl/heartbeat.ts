@@ -14,6 +14,8 @@
  * - HB-3: heartbeats stop when the connection watches nothing; the first
  *   heartbeat after watching begins comes `intervalMs` after watching began or
  *   after the last frame, whichever is later.
+ * - HB-4: the heartbeat payload `{ runId, elapsedMs, queued }` (decision 3);
+ *   hello-ok's policy carries `heartbeatIntervalMs`.
  * - HB-5: a WebSocket ping every `pingIntervalMs` to every connection.
  * - HB-6: a connection with no inbound frame (pong or anything else) for
  *   `deadAfterMs` is dead: `onDead` once, then the connection is forgotten.
@@ -36,7 +38,7 @@
  *    before watching began does not count: an idle connection that starts
  *    watching is not sent an immediate heartbeat.
  *
- * 3. Payload (HB-2): `{ runId, elapsedMs, queued }`. Of the runs the
+ * 3. Payload (HB-4): `{ runId, elapsedMs, queued }`. Of the runs the
  *    connection watches, the one that started earliest, with the time elapsed
  *    since its start and `queued: false` (it tells the user "something is
  *    running for you, for this long"). If none of them has started yet (all
@@ -94,7 +96,7 @@ import { globalClock, type Clock, type TimerHandle } from '../model/clock.ts';
 import { DEFAULT_CONFIG, type HeartbeatConfig } from '../model/config-types.ts';
 import { discardTrace, type TraceEvent, type TraceSink } from '../model/events.ts';
 
-/** The payload of the `heartbeat` WebSocket event (HB-2). */
+/** The payload of the `heartbeat` WebSocket event (HB-4). */
 export interface HeartbeatPayload {
   /** The watched run this heartbeat is about (see decision 3 above). */
   runId: string | null;
@@ -116,6 +118,11 @@ export interface HeartbeatMonitorOptions {
   sendPing: (connId: string) => void;
   /** HB-6: the peer is dead; the monitor has already forgotten it. Close the socket. */
   onDead: (connId: string, silentMs: number) => void;
+  /**
+   * HB-2: send the heartbeat this much before the silence reaches intervalMs,
+   * so real timers that fire a little late still keep HB-1. Default 0 (exact).
+   */
+  marginMs?: number;
 }
 
 export interface HeartbeatStats {
@@ -188,6 +195,8 @@ function checkTime(method: string, name: string, value: unknown): number {
 
 export class HeartbeatMonitor {
   readonly intervalMs: number;
+  /** Silence after which a heartbeat goes out: intervalMs - marginMs. */
+  readonly sendAfterMs: number;
   readonly pingIntervalMs: number;
   readonly deadAfterMs: number;
 
@@ -221,6 +230,11 @@ export class HeartbeatMonitor {
     }
     const defaults = DEFAULT_CONFIG.gateway.heartbeat;
     this.intervalMs = checkMs('intervalMs', config.intervalMs ?? defaults.intervalMs);
+    const marginMs = options.marginMs ?? 0;
+    if (!Number.isInteger(marginMs) || marginMs < 0 || marginMs >= this.intervalMs) {
+      throw new RangeError(`HeartbeatMonitor: option marginMs must be an integer from 0 to intervalMs - 1 (${this.intervalMs - 1}), got ${String(options.marginMs)}`);
+    }
+    this.sendAfterMs = this.intervalMs - marginMs;
     this.pingIntervalMs = checkMs('pingIntervalMs', config.pingIntervalMs ?? defaults.pingIntervalMs);
     this.deadAfterMs = checkMs('deadAfterMs', config.deadAfterMs ?? defaults.deadAfterMs);
     if (this.deadAfterMs <= this.pingIntervalMs) {
@@ -297,7 +311,7 @@ export class HeartbeatMonitor {
       // heartbeat is due intervalMs after now, or after a later frame.
       this.watchingCount++;
       conn.watchStart = this.clock.now();
-      this.armHeartbeat(conn, this.intervalMs);
+      this.armHeartbeat(conn, this.sendAfterMs);
     }
   }
 
@@ -432,7 +446,7 @@ export class HeartbeatMonitor {
 
   private heartbeatDue(conn: Conn): number {
     // HB-3: counted from the last frame or from when watching began, whichever is later.
-    return Math.max(conn.lastSent, conn.watchStart) + this.intervalMs;
+    return Math.max(conn.lastSent, conn.watchStart) + this.sendAfterMs;
   }
 
   private onHeartbeatTimer(conn: Conn): void {
@@ -459,11 +473,11 @@ export class HeartbeatMonitor {
     // re-watched, which arms a fresh timer) or closed the monitor.
     if (this.isCurrent(conn) && conn.watched.size > 0 && !conn.hbArmed) {
       const delay = this.heartbeatDue(conn) - this.clock.now();
-      this.armHeartbeat(conn, delay > 0 ? delay : this.intervalMs);
+      this.armHeartbeat(conn, delay > 0 ? delay : this.sendAfterMs);
     }
   }
 
-  /** HB-2 payload: earliest-started watched run, else earliest-enqueued (queued). */
+  /** HB-4 payload: earliest-started watched run, else earliest-enqueued (queued). */
   private payloadFor(conn: Conn, now: number): HeartbeatPayload {
     let startedRun: string | null = null;
     let startedAt = Number.POSITIVE_INFINITY;

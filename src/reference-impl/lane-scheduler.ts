@@ -72,7 +72,7 @@ export interface LaneDiagnostics {
   blockedBy: string[];
 }
 
-/** LANE-2..LANE-5: the lane caps a config implies. */
+/** LANE-2, LANE-3: the lane caps a config implies. */
 export function laneConcurrencyFromConfig(config: LanesimConfig): (lane: string) => number {
   const defaults = config.agents.defaults;
   return (lane) => {
@@ -250,7 +250,10 @@ export class LaneScheduler implements TaskHost {
   private clearInBatch(laneName: string, reason: string): number {
     const lane = this.lanes.get(normalizeLaneName(laneName));
     if (lane === undefined || lane.queued === 0) return 0;
-    const cleared = [...lane.waiting()];
+    // A resumed parked task (it has a continuation) is a running task taking its lanes back: it goes on,
+    // as abort() treats it (phase 'running'). Clearing it would settle it twice if it settles on its signal.
+    const cleared = [...lane.waiting()].filter((task) => task.continuation === null);
+    if (cleared.length === 0) return 0;
     this.trace?.({ type: 'clear', t: this.clock.now(), lane: lane.name, taskIds: cleared.map((task) => task.taskId) });
     for (const task of cleared) {
       task.signalAbort(reason);
@@ -330,7 +333,7 @@ export class LaneScheduler implements TaskHost {
     const name = normalizeLaneName(laneName);
     assertConcurrency(name, maxConcurrent);
     if (name.startsWith('session:') && maxConcurrent !== 1) {
-      throw new RangeError(`lane ${name}: session lanes always have maxConcurrent 1 (LANE-1)`);
+      throw new RangeError(`lane ${name}: session lanes always have maxConcurrent 1 (LANE-2)`);
     }
     const lane = this.getOrCreateLane(name);
     lane.maxConcurrent = maxConcurrent;
@@ -401,11 +404,14 @@ export class LaneScheduler implements TaskHost {
   }
 
   parkTask(task: Task, awaiting: string): void {
-    const held = task.path.slice(0, task.stage).map((lane) => lane.name);
-    task.state = TaskState.Parked;
-    this.trace?.({ type: 'park', t: this.clock.now(), taskId: task.taskId, lanes: held, awaiting });
-    this.releaseHeld(task, 'park');
-    task.stage = 0;
+    // One batch: freed slots move only after every lane is released (as in completeTask).
+    this.batch(() => {
+      const held = task.path.slice(0, task.stage).map((lane) => lane.name);
+      task.state = TaskState.Parked;
+      this.trace?.({ type: 'park', t: this.clock.now(), taskId: task.taskId, lanes: held, awaiting });
+      this.releaseHeld(task, 'park');
+      task.stage = 0;
+    });
   }
 
   resumeTask(task: Task, continuation: () => void): void {

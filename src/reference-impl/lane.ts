@@ -1,5 +1,5 @@
 /**
- * One lane: a named FIFO with a concurrency cap (LANE-1..LANE-5). The lane
+ * One lane: a named FIFO with a concurrency cap (LANE-1..LANE-4). The lane
  * only keeps its queue and its holders; the scheduler decides who moves.
  */
 import { Deque } from './deque.ts';

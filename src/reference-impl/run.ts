@@ -35,7 +35,7 @@ export class Run implements TaskMeta {
   task: Task | null = null;
   state: RunState = 'queued';
   readonly enqueuedAt: number;
-  /** DIAG-2: message runs waiting ahead of this one in its session when it was queued. */
+  /** STATUS-2: message runs waiting ahead of this one in its session when it was queued. */
   queueAhead = 0;
   startedAt = -1;
   endedAt = -1;

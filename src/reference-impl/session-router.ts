@@ -231,7 +231,11 @@ export class SessionRouter {
     const now = this.clock.now();
     const headRun = session.waiting[0];
     const headBuffered = session.buffer[0];
-    const runSeq = headRun === undefined ? Infinity : this.pendingById.get(headRun.messages[0]!.msgId)?.seq ?? Infinity;
+    // A summary run (no messages) stands for messages dropped earlier: the oldest. Dropping it drops no
+    // gist: the overflow stays in session.overflow and rides on the next run (QUEUE-16).
+    const runSeq = headRun === undefined ? Infinity
+      : headRun.messages.length === 0 ? -Infinity
+      : this.pendingById.get(headRun.messages[0]!.msgId)?.seq ?? Infinity;
     const bufSeq = headBuffered === undefined ? Infinity : headBuffered.seq;
     let victims: Pending[];
     if (runSeq <= bufSeq && headRun !== undefined) {
@@ -260,15 +264,16 @@ export class SessionRouter {
 
   /** QUEUE-6: abort what runs, clear what waits (its senders are told), keep any overflow summary. */
   private interrupt(session: SessionState, newcomer: InboundMessage): void {
+    // Clear first: an aborted run may settle at once, and the next waiting run must not start in its place.
+    this.clearWaiting(session, 'aborted', QueueErrorCode.INTERRUPTED, `interrupted by a newer message in session ${session.key}`);
     for (const run of [...session.runs]) {
       if (run.state === 'running' || run.state === 'parked') this.abortRunTree(run, `interrupted by ${newcomer.msgId}`);
     }
-    this.clearWaiting(session, 'aborted', QueueErrorCode.INTERRUPTED, `interrupted by a newer message in session ${session.key}`);
   }
 
   // ------------------------------------------------------------ control
 
-  /** chat.abort: a queued run or buffered message is removed; a running one is signalled (LANE-12). */
+  /** chat.abort (QUEUE-18): a queued run or buffered message is removed; a running one is signalled (LANE-12). */
   abort(sessionKey: string, runId?: string): { aborted: string[] } {
     const session = this.sessions.get(sessionKey);
     if (session === undefined) return { aborted: [] };
@@ -295,7 +300,8 @@ export class SessionRouter {
       this.afterChange(session, 'abort');
       return { aborted };
     }
-    const run = this.runsById.get(runId);
+    // A message's runId finds the run carrying it (a collect merge runs under its own id).
+    const run = this.runsById.get(runId) ?? this.runOf.get(runId);
     if (run !== undefined && run.sessionKey === sessionKey && run.state !== 'done') {
       this.abortRunTree(run, 'chat.abort');
       aborted.push(runId);
@@ -303,7 +309,7 @@ export class SessionRouter {
     return { aborted };
   }
 
-  /** LANE-11 for a session: every waiting message is refused; the active run goes on. */
+  /** QUEUE-11 (LANE-11 for a session): every waiting message is refused; the active run goes on. */
   clear(sessionKey: string): number {
     const session = this.sessions.get(sessionKey);
     if (session === undefined) return 0;
@@ -316,7 +322,7 @@ export class SessionRouter {
   }
 
   /**
-   * Graceful stop (LANE-13): refuse new messages, tell every waiting sender,
+   * Graceful stop (QUEUE-19, LANE-13): refuse new messages, tell every waiting sender,
    * and either let running runs finish or abort them.
    */
   shutdown(options: { abortRunning: boolean }): void {
@@ -404,10 +410,10 @@ export class SessionRouter {
     return nested;
   }
 
-  /** A background sub-agent run in its own session, bounded by `subagent` (LANE-3). */
+  /** A background sub-agent run in its own session, bounded by `subagent` (LANE-24). */
   spawn(
     parent: Run | null,
-    request: { sessionKey: string; agentId: string | null; prompt: string },
+    request: { sessionKey: string; agentId: string | null; prompt: string; data?: unknown },
     onDone?: (outcome: TaskOutcome, value: unknown) => void,
   ): Run {
     const run = new Run({
@@ -415,6 +421,7 @@ export class SessionRouter {
       kind: 'subagent', prompt: request.prompt, messages: [], parent,
       lanes: [sessionLaneName(request.sessionKey), 'subagent'], enqueuedAt: this.clock.now(),
     });
+    run.data = request.data ?? null;
     const session = this.session(request.sessionKey);
     session.runs.add(run);
     this.submit(run, (outcome, value) => {
@@ -589,10 +596,20 @@ export class SessionRouter {
   private scheduleDrain(session: SessionState): void {
     if (session.runs.size > 0 || this.stopped) return; // drained when the last run settles
     const due = Math.max(this.clock.now(), session.lastBufferedAt + this.config.messages.queue.debounceMs);
-    if (session.drainTimer !== null) this.clock.clearTimeout(session.drainTimer);
+    if (session.drainTimer !== null) {
+      this.clock.clearTimeout(session.drainTimer);
+      session.drainTimer = null;
+    }
+    if (due <= this.clock.now()) {
+      // QUEUE-8: the quiet window is already over (the run outlasted it): drain now, not a timer step later.
+      this.drain(session);
+      return;
+    }
     session.drainTimer = this.clock.setTimeout(() => {
       session.drainTimer = null;
       this.drain(session);
+      // The buffer may have emptied (clear, abort) while the timer was armed: nothing keeps the session then.
+      this.maybeForget(session);
     }, due - this.clock.now());
   }
 
@@ -711,8 +728,9 @@ export class SessionRouter {
     for (const run of session.waiting) {
       // A run holding the session slot while it waits for its global lane is shown as `active`
       // (waitingFor) AND listed here: its messages still wait, and their warning is owed (STATUS-3/4).
-      const first = run.messages[0];
-      addWaiting(first?.runId ?? run.runId, first && this.pendingById.get(first.msgId), run.queueAhead, run.enqueuedAt);
+      if (run.messages.length === 0) addWaiting(run.runId, undefined, run.queueAhead, run.enqueuedAt);
+      // A merged (collect) run: each sender looks for its own runId, and each message's wait is owed a warning.
+      for (const m of run.messages) addWaiting(m.runId, this.pendingById.get(m.msgId), run.queueAhead, run.enqueuedAt);
     }
     for (const p of session.buffer) addWaiting(p.msg.runId, p, p.queueAhead, p.acceptedAt);
     let active: LaneStatusPayload['active'] = null;

@@ -34,6 +34,8 @@ export interface TaskContext {
   /** Fires when the task is aborted while running (LANE-12); created on first access. */
   readonly signal: AbortSignal;
   readonly aborted: boolean;
+  /** Calls `callback` once if the task is aborted (at once if it already was). Cheaper than `signal`. */
+  onAbort(callback: () => void): void;
   /**
    * The task will settle later through the returned Completion rather than
    * when this call returns. (A returned promise is the other way to be async.)
@@ -86,6 +88,7 @@ export class Task implements TaskContext, Completion {
   abortReason: string | null = null;
   continuation: (() => void) | null = null;
   private controller: AbortController | null = null;
+  private abortCallbacks: (() => void)[] | null = null;
 
   constructor(
     host: TaskHost,
@@ -137,6 +140,19 @@ export class Task implements TaskContext, Completion {
     if (this.abortReason !== null) return;
     this.abortReason = reason;
     if (this.controller !== null) this.controller.abort(this.abortError());
+    const callbacks = this.abortCallbacks;
+    if (callbacks !== null) {
+      this.abortCallbacks = null;
+      for (const callback of callbacks) callback();
+    }
+  }
+
+  onAbort(callback: () => void): void {
+    if (this.abortReason !== null) {
+      callback();
+      return;
+    }
+    (this.abortCallbacks ??= []).push(callback);
   }
 
   abortError(): LaneError {

@@ -23,7 +23,7 @@
  *           proxies, cycles, huge strings, `__proto__` keys); pollutes no
  *           prototype; does not mutate the input. Only `register` throws
  *           (ToolSchemaError, configuration time).
- * - TOOL-9  one error per call, checks in a fixed order: unknown tool, parse,
+ * - TOOL-9  one error per call, checks in a fixed order: unknown tool, unreadable arguments, parse,
  *           object-ness, missing (required order), type, other.
  *
  * Decisions (the spec quotes them):

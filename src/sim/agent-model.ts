@@ -10,6 +10,7 @@
  *                        and retry with retryArgs (TOOL-7); an error that only
  *                        reached a log leaves the agent going on without it
  *   nested(target, ...)  an agent-to-agent call (LANE-20/21) running its own script
+ *   spawn(agents)        sub-agents in their own sessions (LANE-24); waits for all
  *   stall(ms)            the model stream stops producing for ms
  *   fail(message)        the run errors
  */
@@ -36,6 +37,7 @@ export type Step =
   | { kind: 'stream'; tokens: number }
   | { kind: 'tool'; name: string; args: unknown; durationMs: number; retryArgs?: unknown }
   | { kind: 'nested'; targetSessionKey: string; agentId: string; prompt: string; script: AgentScript }
+  | { kind: 'spawn'; agents: readonly { sessionKey: string; agentId: string; prompt: string; script: AgentScript }[] }
   | { kind: 'stall'; ms: number }
   | { kind: 'fail'; message: string };
 
@@ -118,14 +120,12 @@ class AgentRun {
   private index = 0;
   private pending: TimerHandle | null = null;
   private done = false;
-  private readonly onAbort = (): void => this.abort();
-
   constructor(
     private readonly agents: SimulatedAgents,
     private readonly io: RunIO,
     private readonly script: AgentScript,
   ) {
-    io.signal.addEventListener('abort', this.onAbort, { once: true });
+    io.onAbort(() => this.abort());
   }
 
   next(): void {
@@ -150,6 +150,17 @@ class AgentRun {
         return this.settle(() => this.io.fail(step.message));
       case 'tool':
         return this.tool(step.name, step.args, step.durationMs, step.retryArgs, false);
+      case 'spawn': {
+        this.io.setStreaming(false);
+        let left = step.agents.length;
+        if (left === 0) return this.next();
+        for (const agent of step.agents) {
+          this.io.spawn({ targetSessionKey: agent.sessionKey, agentId: agent.agentId, prompt: agent.prompt, data: agent.script }, () => {
+            if (--left === 0) this.next();
+          });
+        }
+        return;
+      }
       case 'nested':
         this.agents.stats.nestedCalls++;
         this.io.setStreaming(false);
@@ -243,7 +254,6 @@ class AgentRun {
       this.agents.cancel(this.pending);
       this.pending = null;
     }
-    this.io.signal.removeEventListener('abort', this.onAbort);
     action();
   }
 }

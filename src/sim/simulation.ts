@@ -9,7 +9,7 @@ import type { ConfigInput, LanesimConfig } from '../model/config-types.ts';
 import { mergeConfig, parseConfig } from '../model/config.ts';
 import type { TraceEvent, TraceSink } from '../model/events.ts';
 import { checkerSuite, finishCheckers, type TraceChecker, type Violation } from '../model/invariants/index.ts';
-import { SilenceChecker } from '../model/invariants/silence.ts';
+import { SilenceChecker, type SilenceGap } from '../model/invariants/silence.ts';
 import { ToolResultChecker } from '../model/invariants/tool-results.ts';
 import { Prng, assertSeed } from '../model/prng.ts';
 import { Gateway } from '../reference-impl/gateway.ts';
@@ -55,7 +55,10 @@ export interface SimulationResult {
   traceEvents: number;
   traceHash: string | null;
   wallMs: number;
+  /** The violations kept (the first 50 per checker), in time order. */
   violations: Violation[];
+  /** All violations found, kept or not. */
+  violationCount: number;
   metrics: Metrics;
   silence: { worstGapMs: number; worstConnId: string | null; firstFeedbackMs: number[]; noFeedback: number };
   tools: { returned: number; swallowed: number };
@@ -63,6 +66,8 @@ export interface SimulationResult {
   logLines: number;
   trace: TraceEvent[] | null;
   timeline: Map<string, LaneSample[]> | null;
+  /** Per connection, each silence it had while waiting (with `timeline`). */
+  gaps: Map<string, SilenceGap[]> | null;
   clients: SimClient[];
 }
 
@@ -96,7 +101,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     tools: false,
     abortGraceMs: 1000,
   });
-  const silence = new SilenceChecker({ boundMs: config.gateway.heartbeat.intervalMs });
+  const silence = new SilenceChecker({ boundMs: config.gateway.heartbeat.intervalMs, recordGaps: options.timeline ?? false });
   const tools = new ToolResultChecker();
   checkers.push(silence, tools);
   const metrics = new MetricsObserver(options.timeline ?? false);
@@ -130,6 +135,8 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       clock,
       trace: sink,
       keepHistory: !large,
+      lossless: true,
+      traceLiveness: !large,
       log: (line) => {
         logLines++;
         options.log?.(line);
@@ -185,6 +192,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       traceHash: hash === null ? null : hash.digest('hex'),
       wallMs: Number(process.hrtime.bigint() - wallStart) / 1e6,
       violations,
+      violationCount: violations.length + checkers.reduce((n, c) => n + c.droppedCount(), 0),
       metrics: metrics.metrics,
       silence: { ...silence.stats },
       tools: { returned: tools.returned, swallowed: tools.swallowed },
@@ -192,6 +200,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       logLines,
       trace: kept,
       timeline: options.timeline ? metrics.timeline : null,
+      gaps: silence.gaps,
       clients,
     };
   } finally {

@@ -25,6 +25,10 @@ export class AbortSettlesChecker implements TraceChecker {
     }
   }
 
+  droppedCount(): number {
+    return this.violations.dropped;
+  }
+
   finish(t: number): Violation[] {
     for (const abort of this.pending.values()) if (t - abort.t > this.graceMs) this.report(abort, t, null);
     return this.violations.items;

@@ -48,9 +48,18 @@ export class FifoChecker implements TraceChecker {
       case 'clear':
         for (const id of e.taskIds) this.remove(id);
         return;
+      case 'end':
+      case 'error':
+        // A task can settle while it waits (a resumed parked task that was aborted): it drops out.
+        this.remove(e.taskId);
+        return;
       default:
         return;
     }
+  }
+
+  droppedCount(): number {
+    return this.violations.dropped;
   }
 
   finish(): Violation[] {

@@ -1,7 +1,7 @@
 /**
- * INV-CAP (LANE-2..LANE-5, LANE-7): no lane ever has more holders than its
+ * INV-CAP (LANE-2, LANE-3): no lane ever has more holders than its
  * maxConcurrent (session lanes: 1).
- * INV-SESSION-EXCLUSIVE (LANE-1): at most one task runs in a session at any
+ * INV-SESSION-EXCLUSIVE (LANE-2, LANE-23): at most one task runs in a session at any
  * time (a parked task does not run).
  */
 import type { GrantEvent, StartEvent, TraceEvent } from '../events.ts';
@@ -36,7 +36,7 @@ export class LaneOccupancyChecker implements TraceChecker {
         if (set.size > cap) {
           const others = [...set].filter((id) => id !== e.taskId).slice(0, 3);
           this.violations.add({
-            invariant: 'INV-CAP', rule: e.lane.startsWith('session:') ? 'LANE-1' : 'LANE-2', t: e.t,
+            invariant: 'INV-CAP', rule: e.lane.startsWith('session:') ? 'LANE-2' : 'LANE-3', t: e.t,
             message: `lane ${e.lane} has ${set.size} holders, maxConcurrent ${cap}: ${e.taskId} granted while ${others.join(', ')} held it`,
             events: [e, ...others.map((id) => this.tasks.get(id)?.lanes.get(e.lane)).filter((x): x is GrantEvent => x !== undefined)],
           });
@@ -51,7 +51,7 @@ export class LaneOccupancyChecker implements TraceChecker {
           const other = this.runningInSession.get(lane);
           if (other !== undefined && other.taskId !== e.taskId) {
             this.violations.add({
-              invariant: 'INV-SESSION-EXCLUSIVE', rule: 'LANE-1', t: e.t,
+              invariant: 'INV-SESSION-EXCLUSIVE', rule: 'LANE-2', t: e.t,
               message: `two runs at once in ${lane}: ${e.taskId} started while ${other.taskId} (started t=${other.t}) still runs`,
               events: [other, e],
             });
@@ -68,6 +68,10 @@ export class LaneOccupancyChecker implements TraceChecker {
       case 'abort':
         if (e.phase === 'queued') this.release(e.taskId, false);
         return;
+      case 'clear':
+        // Cleared while waiting in one lane: the lanes it held before that are free again.
+        for (const id of e.taskIds) this.release(id, false);
+        return;
       case 'reset': {
         const set = this.holders.get(e.lane);
         if (set !== undefined) {
@@ -79,6 +83,10 @@ export class LaneOccupancyChecker implements TraceChecker {
       default:
         return;
     }
+  }
+
+  droppedCount(): number {
+    return this.violations.dropped;
   }
 
   finish(): Violation[] {

@@ -71,6 +71,10 @@ export class NothingLostChecker implements TraceChecker {
     }
   }
 
+  droppedCount(): number {
+    return this.violations.dropped;
+  }
+
   finish(t: number): Violation[] {
     for (const message of this.open.values()) {
       this.violations.add({

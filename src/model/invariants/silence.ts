@@ -16,13 +16,21 @@
  * (lane.status, heartbeat, or a chat/agent event of its own or its answer
  * run; not ticks, not an empty final under another runId).
  */
-import type { FrameEvent, TraceEvent } from '../events.ts';
+import { BROADCAST_CONN, type FrameEvent, type TraceEvent } from '../events.ts';
 import { ViolationList, type TraceChecker, type Violation } from './types.ts';
 
 export interface SilenceOptions {
   boundMs: number;
   /** Allowed lateness over the bound (0 on a fake clock). */
   toleranceMs?: number;
+  /** Keep every gap a waiting client had (for charts). */
+  recordGaps?: boolean;
+}
+
+/** One silence a waiting client lived through: it ended at `t` and lasted `gapMs`. */
+export interface SilenceGap {
+  t: number;
+  gapMs: number;
 }
 
 interface Wait {
@@ -61,12 +69,17 @@ export class SilenceChecker implements TraceChecker {
   private readonly waitsByMsg = new Map<string, Wait>();
   /** answer runId -> waits answered by it */
   private readonly byAnswer = new Map<string, Set<Wait>>();
+  /** Connections with at least one wait (a broadcast only has to visit these). */
+  private readonly waitingConns = new Map<string, ConnState>();
   private readonly violations = new ViolationList();
   readonly stats: SilenceStats = { worstGapMs: 0, worstConnId: null, firstFeedbackMs: [], noFeedback: 0 };
+  /** Per connection, every gap while waiting (when recordGaps is on). */
+  readonly gaps: Map<string, SilenceGap[]> | null;
 
   constructor(options: SilenceOptions) {
     this.bound = options.boundMs;
     this.tolerance = options.toleranceMs ?? 0;
+    this.gaps = options.recordGaps ? new Map() : null;
   }
 
   observe(e: TraceEvent): void {
@@ -86,7 +99,10 @@ export class SilenceChecker implements TraceChecker {
         if (e.connId === null) return;
         const conn = this.conn(e.connId, e.t);
         if (!conn.open) return;
-        if (conn.waits.size === 0) conn.lastHeard = e.t;
+        if (conn.waits.size === 0) {
+          conn.lastHeard = e.t;
+          this.waitingConns.set(e.connId, conn);
+        }
         const wait: Wait = { msgId: e.msgId, connId: e.connId, runId: e.runId, sentAt: e.t, answer: null, feedbackAt: -1 };
         conn.waits.set(e.msgId, wait);
         this.waitsByMsg.set(e.msgId, wait);
@@ -114,6 +130,10 @@ export class SilenceChecker implements TraceChecker {
     }
   }
 
+  droppedCount(): number {
+    return this.violations.dropped;
+  }
+
   finish(t: number): Violation[] {
     for (const [connId, conn] of this.conns) {
       if (conn.open && conn.waits.size > 0) this.gap(connId, conn, t, null);
@@ -129,6 +149,14 @@ export class SilenceChecker implements TraceChecker {
   }
 
   private onFrame(e: FrameEvent): void {
+    if (e.connId === BROADCAST_CONN) {
+      // Everyone heard it; only connections that are waiting have a gap to measure.
+      for (const [connId, conn] of this.waitingConns) {
+        this.gap(connId, conn, e.t, e);
+        conn.lastHeard = e.t;
+      }
+      return;
+    }
     const conn = this.conns.get(e.connId);
     if (conn === undefined) return;
     if (conn.waits.size > 0) {
@@ -159,6 +187,7 @@ export class SilenceChecker implements TraceChecker {
   private endWait(wait: Wait, answered: boolean): void {
     const conn = this.conns.get(wait.connId);
     conn?.waits.delete(wait.msgId);
+    if (conn !== undefined && conn.waits.size === 0) this.waitingConns.delete(wait.connId);
     this.waitsByMsg.delete(wait.msgId);
     if (wait.answer !== null) {
       const set = this.byAnswer.get(wait.answer);
@@ -170,6 +199,11 @@ export class SilenceChecker implements TraceChecker {
 
   private gap(connId: string, conn: ConnState, t: number, e: TraceEvent | null): void {
     const gap = t - conn.lastHeard;
+    if (this.gaps !== null && gap > 0) {
+      let list = this.gaps.get(connId);
+      if (list === undefined) this.gaps.set(connId, (list = []));
+      list.push({ t, gapMs: gap });
+    }
     if (gap > conn.worstGapMs) conn.worstGapMs = gap;
     if (gap > this.stats.worstGapMs) {
       this.stats.worstGapMs = gap;

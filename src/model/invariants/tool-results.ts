@@ -34,6 +34,10 @@ export class ToolResultChecker implements TraceChecker {
     });
   }
 
+  droppedCount(): number {
+    return this.violations.dropped;
+  }
+
   finish(t: number): Violation[] {
     for (const call of this.invalid.values()) {
       this.swallowed++;

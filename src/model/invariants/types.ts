@@ -23,6 +23,8 @@ export interface TraceChecker {
   observe(event: TraceEvent): void;
   /** Call once at the end of the trace; `t` is the time the run stopped. */
   finish(t: number): Violation[];
+  /** Violations found beyond the ones kept (each checker keeps the first 50). */
+  droppedCount(): number;
 }
 
 /** Keeps at most `limit` violations per checker so a broken run does not fill memory. */

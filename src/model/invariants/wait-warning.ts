@@ -77,6 +77,10 @@ export class WaitWarningChecker implements TraceChecker {
     }
   }
 
+  droppedCount(): number {
+    return this.violations.dropped;
+  }
+
   finish(t: number): Violation[] {
     this.advance(t + this.tolerance + 1);
     return this.violations.items;

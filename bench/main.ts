@@ -1,0 +1,136 @@
+/**
+ * `npm run bench -- <scheduler|sim|tools|all> [--json out.json] [--tasks N]`
+ *
+ * Speed and memory targets live here, as ratios against a peer measured in
+ * the same run, never in timed unit tests. Figures go to the terminal and,
+ * with --json, to a file (docs/PERFORMANCE.md quotes them with this command).
+ */
+import { writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { table } from '../src/report/format.ts';
+import { cascadeWallMs, engineEventsPerSec, largeHourWall } from './sim.bench.ts';
+import {
+  lanesimCallbackContender, lanesimPromiseContender, noopAsync, noopSync, openClawContender, pQueueContender, runContender,
+  type Contender, type ContenderResult,
+} from './scheduler.bench.ts';
+import { runToolValidatorBench } from './tool-validator.bench.ts';
+
+const TARGETS = {
+  schedulerThroughputRatio: 5,
+  schedulerMemoryRatio: 1 / 3,
+  validPerSec: 1_000_000,
+  invalidPerSec: 200_000,
+  desEventsPerSec: 3_000_000,
+  cascadePairMs: 100,
+  largeHourMs: 10_000,
+};
+
+function fmt(n: number, digits = 0): string {
+  return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+async function scheduler(tasks: number, openclawTasks: number): Promise<Record<string, unknown>> {
+  const options = { tasks, sessions: 1000, globalCap: 4 };
+  let openclaw: Contender | null = null;
+  let openclawNote = '';
+  try {
+    const dir = process.env.LANESIM_OPENCLAW_DIR;
+    openclaw = await openClawContender(dir === undefined || dir === '' ? undefined : dir);
+  } catch (error) {
+    openclawNote = `openclaw: skipped (${(error as Error).message.split('\n')[0]}); install it with: npm run peer:openclaw -- install`;
+  }
+  const measure = async (contender: Contender, noop: () => unknown, n = tasks): Promise<ContenderResult> => {
+    process.stderr.write(`scheduler: ${contender.name} (${noop === noopSync ? 'sync' : 'async'} no-op, ${fmt(n)} tasks) ...\n`);
+    return runContender(contender, { ...options, tasks: n }, noop);
+  };
+  const sync: ContenderResult[] = [];
+  for (const c of [lanesimCallbackContender, lanesimPromiseContender, pQueueContender]) sync.push(await measure(c, noopSync));
+  if (openclaw !== null) sync.push(await measure(openclaw, noopSync, Math.min(tasks, openclawTasks)));
+  const async_: ContenderResult[] = [];
+  for (const c of [lanesimCallbackContender, pQueueContender]) async_.push(await measure(c, noopAsync));
+  const render = (title: string, results: ContenderResult[]): void => {
+    const pq = results.find((r) => r.name === 'p-queue')!;
+    console.log(`\n${title}`);
+    console.log(table([
+      ['contender', 'tasks', 'tasks/s', 'x p-queue', 'bytes/queued task', 'x p-queue mem', 'enqueue ms', 'drain ms', 'RSS MiB'],
+      ...results.map((r) => [
+        r.name, fmt(r.tasks), fmt(r.opsPerSec), fmt(r.opsPerSec / pq.opsPerSec, 2), fmt(r.bytesPerQueuedTask), fmt(r.bytesPerQueuedTask / pq.bytesPerQueuedTask, 2),
+        fmt(r.enqueueMs), fmt(r.drainMs), fmt(r.rssMiB),
+      ]),
+    ]));
+  };
+  render(`scheduler: no-op tasks (() => undefined) over ${options.sessions} session lanes, global cap ${options.globalCap}; enqueue all while paused, then run`, sync);
+  render('the same with an async no-op (async () => {}): a promise per task for everyone', async_);
+  if (openclawNote !== '') console.log(openclawNote);
+  else console.log(`openclaw ran ${fmt(Math.min(tasks, openclawTasks))} tasks (--openclaw-tasks): its queue slows down with depth, a million takes minutes`);
+  const pq = sync.find((r) => r.name === 'p-queue')!;
+  const ours = sync[0]!;
+  const throughputRatio = ours.opsPerSec / pq.opsPerSec;
+  const memoryRatio = ours.bytesPerQueuedTask / pq.bytesPerQueuedTask;
+  console.log(`target: lanesim >= ${TARGETS.schedulerThroughputRatio}x p-queue throughput: ${fmt(throughputRatio, 2)}x ${throughputRatio >= TARGETS.schedulerThroughputRatio ? 'PASS' : 'MISS'}; <= 1/3 of its memory per queued task: ${fmt(memoryRatio, 2)}x ${memoryRatio <= TARGETS.schedulerMemoryRatio ? 'PASS' : 'MISS'}`);
+  return { options, sync, async: async_, throughputRatio, memoryRatio };
+}
+
+async function sim(): Promise<Record<string, unknown>> {
+  process.stderr.write('sim: discrete-event engine raw rate ...\n');
+  const eventsPerSec = engineEventsPerSec();
+  process.stderr.write('sim: cascade on fake-timers ...\n');
+  const cascade = await cascadeWallMs();
+  process.stderr.write('sim: 10,000-session hour on discrete-event ...\n');
+  const large = await largeHourWall();
+  console.log('\nsimulator');
+  console.log(table([
+    ['measure', 'value', 'target', 'result'],
+    ['discrete-event engine, events/s (5M events, 10k live)', fmt(eventsPerSec), `>= ${fmt(TARGETS.desEventsPerSec)}`, eventsPerSec >= TARGETS.desEventsPerSec ? 'PASS' : 'MISS'],
+    ['cascade baseline + fixed, fake-timers, wall ms (median of 7)', fmt(cascade.medianPairMs, 1), `< ${TARGETS.cascadePairMs}`, cascade.medianPairMs < TARGETS.cascadePairMs ? 'PASS' : 'MISS'],
+    ['10,000-session hour, discrete-event, wall s', fmt(large.wallMs / 1000, 2), `< ${TARGETS.largeHourMs / 1000}`, large.wallMs < TARGETS.largeHourMs ? 'PASS' : 'MISS'],
+  ]));
+  console.log(`large hour: ${fmt(large.messages)} messages, ${fmt(large.engineEvents)} engine events, ${fmt(large.traceEvents)} trace events, ${large.violations} violations`);
+  return { eventsPerSec, cascade, large };
+}
+
+async function tools(): Promise<Record<string, unknown>> {
+  process.stderr.write('tools: validator ...\n');
+  const r = await runToolValidatorBench({ iterations: 1_000_000 });
+  console.log('\ntool-call validation');
+  console.log(table([
+    ['measure', 'per second', 'target', 'result'],
+    ['valid read calls', fmt(r.validPerSec), `>= ${fmt(TARGETS.validPerSec)}`, r.validPerSec >= TARGETS.validPerSec ? 'PASS' : 'MISS'],
+    ['invalid calls (8 kinds)', fmt(r.invalidPerSec), `>= ${fmt(TARGETS.invalidPerSec)}`, r.invalidPerSec >= TARGETS.invalidPerSec ? 'PASS' : 'MISS'],
+    ['valid read calls, JSON-string args', fmt(r.validJsonPerSec), '-', '-'],
+  ]));
+  return { ...r };
+}
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: process.argv.slice(2),
+    allowPositionals: true,
+    options: { json: { type: 'string' }, tasks: { type: 'string' }, 'openclaw-tasks': { type: 'string' } },
+  });
+  const which = positionals[0] ?? 'all';
+  const known = ['scheduler', 'sim', 'tools', 'all'];
+  if (!known.includes(which)) {
+    process.stderr.write(`bench: unknown benchmark ${JSON.stringify(which)}; known: ${known.join(', ')}\n`);
+    process.exit(2);
+  }
+  const tasks = values.tasks === undefined ? 1_000_000 : Number(values.tasks);
+  if (!Number.isInteger(tasks) || tasks < 1000) {
+    process.stderr.write(`bench: --tasks must be an integer >= 1000, got ${JSON.stringify(values.tasks)}\n`);
+    process.exit(2);
+  }
+  const openclawTasks = values['openclaw-tasks'] === undefined ? 100_000 : Number(values['openclaw-tasks']);
+  if (!Number.isInteger(openclawTasks) || openclawTasks < 1000) {
+    process.stderr.write(`bench: --openclaw-tasks must be an integer >= 1000, got ${JSON.stringify(values['openclaw-tasks'])}\n`);
+    process.exit(2);
+  }
+  console.log(`lanesim bench on Node ${process.version}, ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${fmt(os.totalmem() / 2 ** 30)} GiB`);
+  const report: Record<string, unknown> = { node: process.version, cpus: os.cpus().length };
+  if (which === 'scheduler' || which === 'all') report.scheduler = await scheduler(tasks, openclawTasks);
+  if (which === 'tools' || which === 'all') report.tools = await tools();
+  if (which === 'sim' || which === 'all') report.sim = await sim();
+  if (values.json !== undefined) await writeFile(values.json, `${JSON.stringify(report, null, 2)}\n`);
+}
+
+await main();
