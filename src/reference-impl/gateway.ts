@@ -282,7 +282,8 @@ export class Gateway {
       connId,
       channel: params.channel ?? null,
       route: params.route ?? params.channel ?? null,
-      agentId: null,
+      // OpenClaw's default agent; a gateway with several agents would route by session key.
+      agentId: 'main',
     };
     const now = this.clock.now();
     this.messages.set(msg.msgId, { msg, toldRunId, acceptedAt: now });
