@@ -3,12 +3,16 @@
  * embedded default: the nested-agent cascade (seed 004's incident) on the
  * reference gateway, in-process, on virtual time, baseline against the fix.
  */
+import { serveCommand } from './serve.ts';
 import { simulateCommand } from './simulate.ts';
+import { fakeModelCommand } from './fake-model.ts';
 import { UsageError } from './errors.ts';
 
 const USAGE = `usage: lanesim [command]
   (no command)          the nested-agent cascade: today's OpenClaw vs lanesim's fix (same as: simulate nested-agent-cascade)
   simulate <scenario>   run a scenario (--list names them)
+  fake-model            a scripted OpenAI-compatible model server on 127.0.0.1 (--script cascade|default|file.json5, --time-scale X)
+  serve                 the reference gateway on ws://127.0.0.1 (--port, --token, --model-url, --time-scale)
   help                  this text`;
 
 export async function main(argv: string[]): Promise<number> {
@@ -19,6 +23,10 @@ export async function main(argv: string[]): Promise<number> {
       return simulateCommand(['nested-agent-cascade'], out);
     case 'simulate':
       return simulateCommand(rest, out);
+    case 'fake-model':
+      return fakeModelCommand(rest, out);
+    case 'serve':
+      return serveCommand(rest, out);
     case 'help':
     case '--help':
     case '-h':

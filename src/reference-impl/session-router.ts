@@ -424,11 +424,20 @@ export class SessionRouter {
     run.data = request.data ?? null;
     const session = this.session(request.sessionKey);
     session.runs.add(run);
-    this.submit(run, (outcome, value) => {
+    try {
+      this.submit(run, (outcome, value) => {
+        session.runs.delete(run);
+        onDone?.(outcome, value);
+        this.afterChange(session, 'end');
+      });
+    } catch (error) {
+      // Refused at the door (the gateway drains): no phantom run stays behind; the refusal is the outcome.
       session.runs.delete(run);
-      onDone?.(outcome, value);
-      this.afterChange(session, 'end');
-    });
+      this.runsById.delete(run.runId);
+      run.state = 'done';
+      this.maybeForget(session);
+      onDone?.('error', error);
+    }
     return run;
   }
 
@@ -506,7 +515,9 @@ export class SessionRouter {
     const session = run.kind === 'nested' || run.kind === 'subagent' ? undefined : this.sessions.get(run.sessionKey);
     if (session !== undefined) {
       this.removeWaiting(session, run);
-      run.ordinal = ++session.busyIndex;
+      // STATUS-6 counts messages: a merged run carries several, a summary run stands for one turn.
+      session.busyIndex += Math.max(1, run.messages.length);
+      run.ordinal = session.busyIndex;
       // QUEUE-16: an overflow summary rides on the next run that starts.
       if (session.overflow.length > 0) {
         const carried = session.overflow;

@@ -187,6 +187,10 @@ export class GatewayServer {
     const connId = `c${++this.nextConn}`;
     const client: Client = { connId, ws, state: 'handshake', handshakeTimer: null, held: null };
     this.clients.set(connId, client);
+    // WS-8: ws enforces maxPayload itself and closes with 1009 but no reason; give that close the spec's reason.
+    const wsClose = ws.close.bind(ws);
+    ws.close = (code?: number, reason?: string | Buffer): void =>
+      wsClose(code, code === CloseCodes.MESSAGE_TOO_BIG && (reason === undefined || reason.length === 0) ? 'payload too large' : reason);
     ws.on('error', () => {});
     ws.on('close', () => this.onClose(client));
     ws.on('pong', () => this.gateway.noteInbound(connId, true));
