@@ -101,15 +101,25 @@ export async function simulateCommand(argv: string[], out: (line: string) => voi
   if (variants.length === 0) {
     throw new UsageError(`simulate: scenario ${scenario.name} has no variant ${JSON.stringify(values.variant)}; known: ${scenario.variants.map((v) => v.name).join(', ')}`);
   }
-  const output = await runVariants(scenario, variants.map((v) => v.name), { seed, engine, override, trace: values.trace, html: values.html !== undefined });
+  return simulateScenario(scenario, variants.map((v) => v.name), { seed, engine, override, trace: values.trace, json: values.json, html: values.html }, out);
+}
+
+/** Runs variants of any scenario (registered or not), reports, writes the files asked for; returns the exit code. */
+export async function simulateScenario(
+  scenario: Scenario,
+  variantNames: string[],
+  options: { seed: number; engine: EngineName; override?: ConfigInput; trace?: string; json?: string; html?: string },
+  out: (line: string) => void,
+): Promise<number> {
+  const output = await runVariants(scenario, variantNames, { seed: options.seed, engine: options.engine, override: options.override, trace: options.trace, html: options.html !== undefined });
   printReport(scenario, output.results, out);
-  if (values.json !== undefined) {
-    await writeFile(values.json, `${JSON.stringify(output.results.map(resultToJson), null, 2)}\n`);
-    out(`json: ${values.json}`);
+  if (options.json !== undefined) {
+    await writeFile(options.json, `${JSON.stringify(output.results.map(resultToJson), null, 2)}\n`);
+    out(`json: ${options.json}`);
   }
-  if (values.html !== undefined) {
-    await writeFile(values.html, renderHtmlReport(scenario, output.results));
-    out(`html: ${values.html}`);
+  if (options.html !== undefined) {
+    await writeFile(options.html, renderHtmlReport(scenario, output.results));
+    out(`html: ${options.html}`);
   }
   for (const path of output.tracePaths) out(`trace: ${path}`);
   return output.exitCode;
