@@ -71,12 +71,14 @@
  *   logger returns before formatting anything and never touches the file
  *   system. This is the fair setting for benchmarks (no formatting, no I/O).
  * - `capture`: override `{level: "silent", consoleLevel: "warn",
- *   consoleStyle: "json"}` and a `rawConsole` sink, so every warn/error
- *   record arrives as one JSON line `{time, level, subsystem, message}` in
- *   memory (never on stderr, never in a file). `queue.diagnostics.records`
- *   holds them; `queue.diagnostics.laneWaits` holds the parsed
- *   `lane wait exceeded` ones. A function passed as `capture` is also called
- *   with each record.
+ *   consoleStyle: "compact"}` and a `rawConsole` sink `{log, warn, error}`,
+ *   so every warn/error record arrives in memory as the console line
+ *   `[diagnostic] lane wait exceeded: …` (never on stderr, never in a file);
+ *   the level is the sink method called. `queue.diagnostics.records` holds
+ *   them; `queue.diagnostics.laneWaits` holds the parsed `lane wait exceeded`
+ *   ones. A function passed as `capture` is also called with each record.
+ *   (Compact rather than `consoleStyle: "json"`: the JSON envelope goes
+ *   through OpenClaw's record redactor and costs ~10x more per line.)
  * Both set an explicit override, so `OPENCLAW_LOG_LEVEL` and the user's config
  * file no longer apply, and the `/tmp/openclaw` log folder is not created.
  * Neither changes the event bus.
@@ -216,11 +218,12 @@ export interface LaneWaitDiagnostic {
 }
 
 export interface OpenClawLogRecord {
+  /** The console method OpenClaw used: `warn`, `error` (error and fatal records) or `info`. */
   level: string;
+  /** The console label, e.g. `diagnostic` (OpenClaw shortens some, e.g. drops a leading `gateway/`). */
   subsystem?: string;
+  /** The message with label and ANSI colours removed; error records end with `key=value` meta, e.g. `errorName=Error`. */
   message: string;
-  /** OpenClaw's own timestamp string (virtual under fake timers). */
-  time?: string;
   /** The raw line handed to the console sink. */
   raw: string;
 }
@@ -383,19 +386,18 @@ function invalidate(state: LoggingStateShape): void {
   state.cachedConsoleSettings = null;
 }
 
-function parseRecord(raw: string): OpenClawLogRecord {
-  try {
-    const parsed = JSON.parse(raw) as { level?: unknown; subsystem?: unknown; message?: unknown; time?: unknown };
-    if (parsed && typeof parsed.message === 'string') {
-      const record: OpenClawLogRecord = { level: String(parsed.level ?? ''), message: parsed.message, raw };
-      if (typeof parsed.subsystem === 'string') record.subsystem = parsed.subsystem;
-      if (typeof parsed.time === 'string') record.time = parsed.time;
-      return record;
-    }
-  } catch {
-    // not JSON: keep the text
-  }
-  return { level: '', message: raw, raw };
+/**
+ * A compact console line is `[<subsystem>] <message>`, possibly with ANSI
+ * colours (when a TTY or FORCE_COLOR is around). The level is the console
+ * method OpenClaw called: `warn`, or `error` for error/fatal.
+ */
+function parseRecord(level: string, raw: string): OpenClawLogRecord {
+  // eslint-disable-next-line no-control-regex
+  const plain = raw.replace(/\u001b\[[0-9;]*m/g, '');
+  const m = /^(?:\S+\s+)?\[([^\]\s]+)\]\s([\s\S]*)$/.exec(plain); // optional timestamp prefix
+  const record: OpenClawLogRecord = { level, message: m?.[2] ?? plain, raw };
+  if (m?.[1]) record.subsystem = m[1];
+  return record;
 }
 
 // ---------------------------------------------------------------------------
@@ -484,8 +486,8 @@ export async function loadOpenClawCommandQueue(opts: LoadOpenClawCommandQueueOpt
       const records: OpenClawLogRecord[] = [];
       const laneWaits: LaneWaitDiagnostic[] = [];
       const onRecord = typeof opts.capture === 'function' ? opts.capture : undefined;
-      const sink = (raw: unknown): void => {
-        const record = parseRecord(String(raw));
+      const sinkFor = (level: string) => (raw: unknown): void => {
+        const record = parseRecord(level, String(raw));
         const laneWait = parseLaneWaitLine(record.message);
         records.push(record);
         if (laneWait) laneWaits.push(laneWait);
@@ -499,10 +501,10 @@ export async function loadOpenClawCommandQueue(opts: LoadOpenClawCommandQueueOpt
           laneWaits.length = 0;
         },
       };
-      state.rawConsole = { log: sink, info: sink, warn: sink, error: sink, debug: sink, trace: sink };
+      state.rawConsole = { log: sinkFor('info'), warn: sinkFor('warn'), error: sinkFor('error') };
     }
     const consoleLevel = opts.capture ? 'warn' : 'silent';
-    const consoleStyle = opts.capture ? 'json' : 'compact';
+    const consoleStyle = 'compact';
     state.overrideSettings = { level: 'silent', file: devNull, consoleLevel, consoleStyle };
     // Pre-resolved settings too, so OPENCLAW_LOG_LEVEL / --verbose cannot
     // re-enable output (the resolvers let the env win over the override).
