@@ -109,8 +109,5 @@ export interface HelloOk {
   policy: { maxPayload: number; maxBufferedBytes: number; tickIntervalMs: number; heartbeatIntervalMs: number };
 }
 
-/** Events that may be skipped for a slow consumer (WS-*): the rest close the socket instead. */
-export const DROPPABLE_EVENTS: ReadonlySet<string> = new Set([Events.TICK, Events.HEARTBEAT]);
-
 /** Deltas are throttled to one per this many ms per run (OpenClaw: 150). */
 export const DELTA_THROTTLE_MS = 150;

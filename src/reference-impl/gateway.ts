@@ -72,6 +72,11 @@ export interface AgentRuntime {
 export interface ClientTransport {
   /** Returns false when the frame was dropped (slow consumer, droppable event). */
   send(event: string, payload: unknown, seq: number): boolean;
+  /**
+   * false: the transport ignores payloads (a modelled client in a huge
+   * simulation), so the gateway need not build them for it. Default true.
+   */
+  readonly wantsPayload?: boolean;
   close(code: number, reason: string): void;
   ping?(): void;
 }
@@ -112,6 +117,7 @@ export interface GatewayOptions {
 interface Connection {
   readonly id: string;
   readonly transport: ClientTransport;
+  readonly wantsPayload: boolean;
   seq: number;
   readonly sessions: Set<string>;
   open: boolean;
@@ -223,7 +229,7 @@ export class Gateway {
   connect(connId: string, transport: ClientTransport): void {
     if (this.closed) throw new GatewayRequestError(ErrorCodes.SHUTTING_DOWN, 'gateway is shutting down');
     if (this.conns.has(connId)) throw new GatewayRequestError(ErrorCodes.INVALID_REQUEST, `connection ${connId} already exists`);
-    this.conns.set(connId, { id: connId, transport, seq: 0, sessions: new Set(), open: true });
+    this.conns.set(connId, { id: connId, transport, wantsPayload: transport.wantsPayload !== false, seq: 0, sessions: new Set(), open: true });
     this.trace?.({ type: 'conn', t: this.clock.now(), connId, state: 'open' });
     this.heartbeat?.addConnection(connId);
   }
@@ -424,12 +430,17 @@ export class Gateway {
     const now = this.clock.now();
     // WS-*: at most one delta per DELTA_THROTTLE_MS per run; the rest is coalesced.
     if (now - live.lastDeltaAt >= DELTA_THROTTLE_MS) this.flushDelta(live);
-    else if (live.deltaTimer === null) {
-      live.deltaTimer = this.clock.setTimeout(() => {
-        live.deltaTimer = null;
-        this.flushDelta(live);
-      }, live.lastDeltaAt + DELTA_THROTTLE_MS - now);
-    }
+    else if (live.deltaTimer === null) this.armDeltaTimer(live, now);
+  }
+
+  private armDeltaTimer(live: LiveRun, now: number): void {
+    live.deltaTimer = this.clock.setTimeout(() => {
+      live.deltaTimer = null;
+      // Real timers may fire a millisecond early by Date.now(): never send before the throttle allows (WS-16).
+      const at = this.clock.now();
+      if (at - live.lastDeltaAt < DELTA_THROTTLE_MS) this.armDeltaTimer(live, at);
+      else this.flushDelta(live);
+    }, Math.max(1, live.lastDeltaAt + DELTA_THROTTLE_MS - now));
   }
 
   private flushDelta(live: LiveRun): void {
@@ -539,16 +550,25 @@ export class Gateway {
   }
 
   private chatPayload(runId: string, sessionKey: string, seq: number, state: ChatState, extra: Record<string, unknown>): Record<string, unknown> {
-    return { runId, sessionKey, seq, state, ...extra };
+    const payload: Record<string, unknown> = { runId, sessionKey, seq, state };
+    for (const key in extra) payload[key] = extra[key];
+    return payload;
   }
 
+  /** Sends to every subscriber of the session; the payload is built once, and only if some transport wants it. */
   private toSession(sessionKey: string, event: string, payload: () => unknown, runId: string | null, state: string | null): void {
     const set = this.subscribers.get(sessionKey);
     if (set === undefined || set.size === 0) return;
-    const body = payload();
+    let body: unknown;
+    let built = false;
     for (const connId of set) {
       const conn = this.conns.get(connId);
-      if (conn !== undefined) this.sendTo(conn, event, body, runId, state);
+      if (conn === undefined) continue;
+      if (conn.wantsPayload && !built) {
+        body = payload();
+        built = true;
+      }
+      this.sendTo(conn, event, conn.wantsPayload ? body : undefined, runId, state);
     }
   }
 

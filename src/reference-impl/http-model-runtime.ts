@@ -1,14 +1,21 @@
 /**
- * The reference gateway's AgentRuntime over real HTTP: each run talks to an
- * OpenAI-compatible `POST /v1/chat/completions` endpoint (the fake model
- * server, or any real one) with `stream: true`, the way OpenClaw does.
+ * The reference gateway's agent loop over an OpenAI-compatible chat
+ * completions model, with two transports:
+ *
+ * - `ModelLoopRuntime` (an AgentRuntime) is the loop itself and talks to the
+ *   model only through a `ModelClient` (one streamed completion per call);
+ * - `HttpModelClient` is that client over real HTTP: `POST
+ *   /v1/chat/completions` with `stream: true` (the fake model server, or any
+ *   real one), the way OpenClaw does; `HttpModelRuntime` is the loop over it;
+ * - the conformance harness plays the same scripts in-process with its own
+ *   client (src/conformance/scripted-model.ts) under fake timers.
  *
  * One run:
  *   messages = [system?, user(run.prompt)]
  *   loop:
  *     take steers -> user messages
- *     POST the conversation (tools offered with their JSON schemas);
- *     content deltas -> io.delta (io.setStreaming(true) while text streams)
+ *     complete(the conversation, tools offered with their JSON schemas);
+ *     text pieces -> io.delta (io.setStreaming(true) while text streams)
  *     no tool calls -> (steers taken meanwhile? answer them: another round) io.finish(all text)
  *     tool calls (accumulated by index) -> one tool message each:
  *       sessions_send {targetSessionKey, message} -> io.callNested(...), its text is the result
@@ -18,17 +25,16 @@
  *         {delivered:false}           empty content: the model hears nothing (today's baseline)
  *   more than maxToolRounds tool rounds -> io.fail
  *
- * Abort (io.onAbort) cancels the in-flight HTTP request and settles the run
- * at once with io.finish(). HTTP, network and stream errors settle it with
- * io.fail(<status and body excerpt / cause>). start() never throws.
+ * Abort (io.onAbort) cancels the in-flight completion (its AbortSignal) and
+ * settles the run at once with io.finish(). A client's ModelError (HTTP,
+ * network and stream errors: status and body excerpt / cause) settles it
+ * with io.fail(<its message>). start() never throws.
  */
 import type { InboundMessage } from './run.ts';
 import type { AgentRuntime, RunIO } from './gateway.ts';
 import { BUILTIN_TOOLS, type JSONSchema, type ToolDefinition, type ToolRegistry } from './tool-validator.ts';
 
-export interface HttpModelRuntimeOptions {
-  /** `http://127.0.0.1:PORT`, `.../v1`, or the full `.../v1/chat/completions` URL. */
-  baseUrl: string;
+export interface ModelLoopOptions {
   /** Model id sent for runs whose agent has no entry in agentModels. Default `fake-model`. */
   model?: string;
   /** agentId -> model id (the agentId is the run's, else derived from `agent:<id>:...` session keys). */
@@ -43,14 +49,23 @@ export interface HttpModelRuntimeOptions {
   systemPrompt?: string;
   /** Rounds of tool calls per run before the run fails. Default 8. */
   maxToolRounds?: number;
-  fetchImpl?: typeof fetch;
-  /** Sent as `Authorization: Bearer <apiKey>`. */
-  apiKey?: string;
   /**
    * The agent-to-agent tool, turned into io.callNested. Default `sessions_send`;
    * null: none. Offered to the model (unless the registry has it, it is not validated by the gateway).
    */
   nestedTool?: string | null;
+}
+
+export interface ModelLoopRuntimeOptions extends ModelLoopOptions {
+  client: ModelClient;
+}
+
+export interface HttpModelRuntimeOptions extends ModelLoopOptions {
+  /** `http://127.0.0.1:PORT`, `.../v1`, or the full `.../v1/chat/completions` URL. */
+  baseUrl: string;
+  fetchImpl?: typeof fetch;
+  /** Sent as `Authorization: Bearer <apiKey>`. */
+  apiKey?: string;
 }
 
 /** An OpenAI chat message as this runtime sends it. */
@@ -65,6 +80,11 @@ export interface WireToolCall {
   function: { name: string; arguments: string };
 }
 
+export interface ToolSpec {
+  type: 'function';
+  function: { name: string; description?: string; parameters: JSONSchema };
+}
+
 export const NESTED_TOOL_DEFINITION: ToolDefinition = Object.freeze({
   name: 'sessions_send',
   description: 'Send a message to another agent session and wait for its reply.',
@@ -74,6 +94,65 @@ export const NESTED_TOOL_DEFINITION: ToolDefinition = Object.freeze({
     required: ['targetSessionKey', 'message'],
   }),
 });
+
+// ------------------------------------------------------------------ model client
+
+/** The body of one `POST /v1/chat/completions` (always streamed). */
+export interface ChatCompletionRequest {
+  model: string;
+  messages: ChatMessage[];
+  stream: true;
+  stream_options: { include_usage: true };
+  tools?: ToolSpec[];
+  tool_choice?: 'auto';
+}
+
+/**
+ * A piece of a tool call in OpenAI's streaming shape: calls are told apart by
+ * `index`; the first piece of a call usually carries `id` and `name`, the
+ * following ones pieces of the raw `arguments` text (concatenated in order).
+ */
+export interface ToolCallDelta {
+  index: number;
+  id?: string;
+  name?: string;
+  arguments?: string;
+}
+
+export interface ModelUsage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export interface ModelStreamHandlers {
+  /** A piece of the assistant's text, in order. */
+  onText(text: string): void;
+  onToolCallDelta(delta: ToolCallDelta): void;
+  onUsage?(usage: ModelUsage): void;
+}
+
+export interface ModelCompletion {
+  /** `stop`, `tool_calls`, ... or null when the model did not say. */
+  finishReason: string | null;
+}
+
+/** A completion that failed (HTTP error, network, stream cut): `message` is what the run fails with. */
+export class ModelError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModelError';
+  }
+}
+
+/**
+ * One model transport. `complete` streams one completion through `handlers`
+ * and resolves when the model finished (`[DONE]` / finish_reason), or
+ * rejects with a ModelError. Once `signal` aborts it calls no handler again
+ * and settles soon (how it settles is ignored: the run has already ended).
+ */
+export interface ModelClient {
+  complete(request: ChatCompletionRequest, handlers: ModelStreamHandlers, signal: AbortSignal): Promise<ModelCompletion>;
+}
 
 // ------------------------------------------------------------------ SSE
 
@@ -172,6 +251,174 @@ function describe(err: unknown): string {
   return causeText === '' || causeText === err.message ? err.message : `${err.message} (${causeText})`;
 }
 
+// ------------------------------------------------------------------ HTTP client
+
+const abortedError = (): Error => new ModelError('model request aborted');
+
+/** The ModelClient over HTTP + SSE (any OpenAI-compatible endpoint). */
+export class HttpModelClient implements ModelClient {
+  readonly url: string;
+  private readonly fetchImpl: typeof fetch;
+  private readonly apiKey: string | null;
+
+  constructor(options: { baseUrl: string; fetchImpl?: typeof fetch; apiKey?: string }) {
+    this.url = completionsUrl(options.baseUrl);
+    this.fetchImpl = options.fetchImpl ?? fetch;
+    this.apiKey = options.apiKey ?? null;
+  }
+
+  async complete(request: ChatCompletionRequest, handlers: ModelStreamHandlers, signal: AbortSignal): Promise<ModelCompletion> {
+    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'text/event-stream' };
+    if (this.apiKey !== null) headers['authorization'] = `Bearer ${this.apiKey}`;
+    let res: Response;
+    try {
+      res = await this.fetchImpl(this.url, { method: 'POST', headers, body: JSON.stringify(request), signal });
+    } catch (err) {
+      if (signal.aborted) throw abortedError();
+      throw new ModelError(`model request failed: POST ${this.url}: ${describe(err)}`);
+    }
+    if (signal.aborted) {
+      void res.body?.cancel().catch(() => {});
+      throw abortedError();
+    }
+    if (!res.ok) {
+      let text = '';
+      try {
+        text = await res.text();
+      } catch {
+        // body unreadable: the status says enough
+      }
+      throw new ModelError(`model HTTP ${res.status}${res.statusText === '' ? '' : ` ${res.statusText}`} from POST ${this.url}: ${excerpt(text) || '(empty body)'}`);
+    }
+    const contentType = res.headers.get('content-type') ?? '';
+    if (contentType.includes('application/json')) return this.jsonCompletion(res, handlers, signal);
+    if (res.body === null) throw new ModelError(`model response from POST ${this.url} has no body`);
+    if (!contentType.includes('text/event-stream')) {
+      void res.body.cancel().catch(() => {});
+      throw new ModelError(`model response from POST ${this.url} is not an SSE stream (content-type ${JSON.stringify(contentType)})`);
+    }
+
+    const reader = res.body.getReader();
+    const decoder = new TextDecoder();
+    const parser = new SseParser();
+    let finishReason: string | null = null;
+    let done = false;
+    let failure: string | null = null;
+
+    const onData = (data: string): void => {
+      if (data === '[DONE]') {
+        done = true;
+        return;
+      }
+      let chunk: unknown;
+      try {
+        chunk = JSON.parse(data);
+      } catch {
+        failure = `model stream: invalid JSON in SSE data: ${excerpt(data)}`;
+        return;
+      }
+      if (chunk === null || typeof chunk !== 'object') return;
+      const error = (chunk as { error?: { message?: unknown; code?: unknown } }).error;
+      if (error !== undefined && error !== null) {
+        const message = typeof error === 'object' && typeof error.message === 'string' ? error.message : JSON.stringify(error);
+        const code = typeof error === 'object' && typeof error.code === 'string' ? ` (${error.code})` : '';
+        failure = `model stream error${code}: ${message}`;
+        return;
+      }
+      const usage = (chunk as { usage?: { prompt_tokens?: unknown; completion_tokens?: unknown } | null }).usage;
+      if (usage !== undefined && usage !== null && typeof usage === 'object' && handlers.onUsage !== undefined) {
+        handlers.onUsage({
+          promptTokens: typeof usage.prompt_tokens === 'number' ? usage.prompt_tokens : 0,
+          completionTokens: typeof usage.completion_tokens === 'number' ? usage.completion_tokens : 0,
+        });
+      }
+      const choices = (chunk as { choices?: unknown }).choices;
+      if (!Array.isArray(choices)) return;
+      for (const choice of choices) {
+        if (signal.aborted) return;
+        if (choice === null || typeof choice !== 'object') continue;
+        const { delta, finish_reason: finish } = choice as { delta?: Record<string, unknown>; finish_reason?: unknown };
+        if (delta !== undefined && delta !== null) {
+          const content = delta['content'];
+          if (typeof content === 'string' && content !== '') handlers.onText(content);
+          const toolCalls = delta['tool_calls'];
+          if (Array.isArray(toolCalls)) {
+            toolCalls.forEach((tc: unknown, position: number) => {
+              if (signal.aborted || tc === null || typeof tc !== 'object') return;
+              const t = tc as { index?: unknown; id?: unknown; function?: { name?: unknown; arguments?: unknown } };
+              const piece: ToolCallDelta = { index: typeof t.index === 'number' ? t.index : position };
+              if (typeof t.id === 'string' && t.id !== '') piece.id = t.id;
+              const fn = t.function;
+              if (fn !== undefined && fn !== null) {
+                if (typeof fn.name === 'string') piece.name = fn.name;
+                if (typeof fn.arguments === 'string') piece.arguments = fn.arguments;
+              }
+              handlers.onToolCallDelta(piece);
+            });
+          }
+        }
+        if (typeof finish === 'string') finishReason = finish;
+      }
+    };
+
+    try {
+      while (!done && failure === null) {
+        const { done: eof, value } = await reader.read();
+        if (signal.aborted) throw abortedError();
+        const events = eof ? [...parser.push(decoder.decode()), ...parser.end()] : parser.push(decoder.decode(value, { stream: true }));
+        for (const ev of events) {
+          if (ev.event !== 'message' && ev.event !== 'error') continue;
+          onData(ev.data);
+          if (signal.aborted) throw abortedError();
+          if (done || failure !== null) break;
+        }
+        if (eof) break;
+      }
+    } catch (err) {
+      if (signal.aborted || err instanceof ModelError) throw err instanceof ModelError ? err : abortedError();
+      throw new ModelError(`model stream failed: ${describe(err)}`);
+    }
+    if (failure !== null) throw new ModelError(failure);
+    if (!done) {
+      if (finishReason === null) throw new ModelError(`model stream from POST ${this.url} ended before [DONE] (no finish_reason)`);
+      // A finish_reason without [DONE]: accepted.
+    } else void reader.cancel().catch(() => {});
+    return { finishReason };
+  }
+
+  /** A server that answered stream:true with one JSON completion. */
+  private async jsonCompletion(res: Response, handlers: ModelStreamHandlers, signal: AbortSignal): Promise<ModelCompletion> {
+    let body: unknown;
+    try {
+      body = await res.json();
+    } catch (err) {
+      if (signal.aborted) throw abortedError();
+      throw new ModelError(`model response from POST ${this.url} is not valid JSON: ${describe(err)}`);
+    }
+    if (signal.aborted) throw abortedError();
+    const choice = (body as { choices?: { message?: { content?: unknown; tool_calls?: unknown }; finish_reason?: unknown }[] } | null)?.choices?.[0];
+    if (choice === undefined) throw new ModelError(`model response from POST ${this.url} has no choices: ${excerpt(JSON.stringify(body))}`);
+    const content = typeof choice.message?.content === 'string' ? choice.message.content : '';
+    if (content !== '') handlers.onText(content);
+    const raw = choice.message?.tool_calls;
+    if (Array.isArray(raw)) {
+      raw.forEach((tc: { id?: unknown; function?: { name?: unknown; arguments?: unknown } } | null, i: number) => {
+        if (signal.aborted) return;
+        const fn = tc?.function;
+        handlers.onToolCallDelta({
+          index: i,
+          ...(typeof tc?.id === 'string' ? { id: tc.id } : {}),
+          name: typeof fn?.name === 'string' ? fn.name : '',
+          arguments: typeof fn?.arguments === 'string' ? fn.arguments : '',
+        });
+      });
+    }
+    return { finishReason: typeof choice.finish_reason === 'string' ? choice.finish_reason : null };
+  }
+}
+
+// ------------------------------------------------------------------ the loop
+
 interface RoundResult {
   text: string;
   toolCalls: WireToolCall[];
@@ -217,7 +464,7 @@ class RunCtx {
     }
   }
 
-  /** After the run settled (so settling never waits on the HTTP client's abort work). */
+  /** After the run settled (so settling never waits on the client's abort work). */
   private cancelRequest(): void {
     const controller = this.controller;
     this.controller = null;
@@ -225,20 +472,19 @@ class RunCtx {
   }
 }
 
-export class HttpModelRuntime implements AgentRuntime {
-  readonly url: string;
+/** The agent loop (see the top of this file) over any ModelClient. */
+export class ModelLoopRuntime implements AgentRuntime {
+  readonly client: ModelClient;
   private readonly model: string;
   private readonly agentModels: Readonly<Record<string, string>>;
   private readonly tools: ToolRegistry;
   private readonly definitions: ReadonlyMap<string, ToolDefinition>;
   private readonly systemPrompt: string;
   private readonly maxToolRounds: number;
-  private readonly fetchImpl: typeof fetch;
-  private readonly apiKey: string | null;
   private readonly nestedTool: string | null;
 
-  constructor(options: HttpModelRuntimeOptions) {
-    this.url = completionsUrl(options.baseUrl);
+  constructor(options: ModelLoopRuntimeOptions) {
+    this.client = options.client;
     this.model = options.model ?? 'fake-model';
     this.agentModels = options.agentModels ?? {};
     this.tools = options.tools;
@@ -249,8 +495,6 @@ export class HttpModelRuntime implements AgentRuntime {
     this.definitions = defs;
     this.systemPrompt = options.systemPrompt ?? '';
     this.maxToolRounds = options.maxToolRounds ?? 8;
-    this.fetchImpl = options.fetchImpl ?? fetch;
-    this.apiKey = options.apiKey ?? null;
     this.nestedTool = options.nestedTool === undefined ? 'sessions_send' : options.nestedTool;
   }
 
@@ -273,8 +517,8 @@ export class HttpModelRuntime implements AgentRuntime {
   }
 
   /** The `tools` array sent to the model. */
-  toolSpecs(): { type: 'function'; function: { name: string; description?: string; parameters: JSONSchema } }[] {
-    const specs: { type: 'function'; function: { name: string; description?: string; parameters: JSONSchema } }[] = [];
+  toolSpecs(): ToolSpec[] {
+    const specs: ToolSpec[] = [];
     const infos = this.tools.list();
     const names = new Set(infos.map((t) => t.name));
     for (const info of infos) {
@@ -376,132 +620,45 @@ export class HttpModelRuntime implements AgentRuntime {
   private async round(ctx: RunCtx, model: string, messages: readonly ChatMessage[]): Promise<RoundResult | null> {
     const io = ctx.io;
     const tools = this.toolSpecs();
-    const body = JSON.stringify({
+    // A snapshot: the client may read the request after the loop appended more messages.
+    const request: ChatCompletionRequest = {
       model,
-      messages,
+      messages: messages.slice(),
       stream: true,
       stream_options: { include_usage: true },
-      ...(tools.length > 0 ? { tools, tool_choice: 'auto' } : {}),
-    });
+      ...(tools.length > 0 ? { tools, tool_choice: 'auto' as const } : {}),
+    };
     const controller = new AbortController();
     ctx.controller = controller;
-    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'text/event-stream' };
-    if (this.apiKey !== null) headers['authorization'] = `Bearer ${this.apiKey}`;
-    let res: Response;
-    try {
-      res = await this.fetchImpl(this.url, { method: 'POST', headers, body, signal: controller.signal });
-    } catch (err) {
-      if (ctx.settled) return null;
-      return ctx.fail(`model request failed: POST ${this.url}: ${describe(err)}`);
-    }
-    if (ctx.settled) {
-      void res.body?.cancel().catch(() => {});
-      return null;
-    }
-    if (!res.ok) {
-      let text = '';
-      try {
-        text = await res.text();
-      } catch {
-        // body unreadable: the status says enough
-      }
-      if (ctx.settled) return null;
-      return ctx.fail(`model HTTP ${res.status}${res.statusText === '' ? '' : ` ${res.statusText}`} from POST ${this.url}: ${excerpt(text) || '(empty body)'}`);
-    }
-    const contentType = res.headers.get('content-type') ?? '';
-    if (contentType.includes('application/json')) return this.jsonCompletion(ctx, res);
-    if (res.body === null) return ctx.fail(`model response from POST ${this.url} has no body`);
-    if (!contentType.includes('text/event-stream')) {
-      void res.body.cancel().catch(() => {});
-      return ctx.fail(`model response from POST ${this.url} is not an SSE stream (content-type ${JSON.stringify(contentType)})`);
-    }
-
-    const reader = res.body.getReader();
-    const decoder = new TextDecoder();
-    const parser = new SseParser();
     const calls: { id: string; name: string; arguments: string }[] = [];
     let text = '';
-    let finishReason: string | null = null;
-    let done = false;
-    let failure: string | null = null;
-
-    const onData = (data: string): void => {
-      if (data === '[DONE]') {
-        done = true;
-        return;
-      }
-      let chunk: unknown;
-      try {
-        chunk = JSON.parse(data);
-      } catch {
-        failure = `model stream: invalid JSON in SSE data: ${excerpt(data)}`;
-        return;
-      }
-      if (chunk === null || typeof chunk !== 'object') return;
-      const error = (chunk as { error?: { message?: unknown; code?: unknown } }).error;
-      if (error !== undefined && error !== null) {
-        const message = typeof error === 'object' && typeof error.message === 'string' ? error.message : JSON.stringify(error);
-        const code = typeof error === 'object' && typeof error.code === 'string' ? ` (${error.code})` : '';
-        failure = `model stream error${code}: ${message}`;
-        return;
-      }
-      const choices = (chunk as { choices?: unknown }).choices;
-      if (!Array.isArray(choices)) return;
-      for (const choice of choices) {
-        if (choice === null || typeof choice !== 'object') continue;
-        const { delta, finish_reason: finish } = choice as { delta?: Record<string, unknown>; finish_reason?: unknown };
-        if (delta !== undefined && delta !== null) {
-          const content = delta['content'];
-          if (typeof content === 'string' && content !== '') {
-            ctx.setStreaming(true);
-            text += content;
-            ctx.text += content;
-            io.delta(content);
-          }
-          const toolCalls = delta['tool_calls'];
-          if (Array.isArray(toolCalls)) {
-            toolCalls.forEach((tc: unknown, position: number) => {
-              if (tc === null || typeof tc !== 'object') return;
-              const t = tc as { index?: unknown; id?: unknown; function?: { name?: unknown; arguments?: unknown } };
-              const index = typeof t.index === 'number' ? t.index : position;
-              const acc = (calls[index] ??= { id: '', name: '', arguments: '' });
-              if (typeof t.id === 'string' && t.id !== '') acc.id = t.id;
-              const fn = t.function;
-              if (fn !== undefined && fn !== null) {
-                if (typeof fn.name === 'string' && fn.name !== acc.name) acc.name += fn.name;
-                if (typeof fn.arguments === 'string') acc.arguments += fn.arguments;
-              }
-            });
-          }
-        }
-        if (typeof finish === 'string') finishReason = finish;
-      }
-    };
-
+    let finishReason: string | null;
     try {
-      while (!done && failure === null) {
-        const { done: eof, value } = await reader.read();
-        if (ctx.settled) return null;
-        const events = eof ? [...parser.push(decoder.decode()), ...parser.end()] : parser.push(decoder.decode(value, { stream: true }));
-        for (const ev of events) {
-          if (ev.event !== 'message' && ev.event !== 'error') continue;
-          onData(ev.data);
-          if (ctx.settled) return null;
-          if (done || failure !== null) break;
-        }
-        if (eof) break;
-      }
+      const result = await this.client.complete(request, {
+        onText: (piece) => {
+          if (ctx.settled || piece === '') return;
+          ctx.setStreaming(true);
+          text += piece;
+          ctx.text += piece;
+          io.delta(piece);
+        },
+        onToolCallDelta: (d) => {
+          if (ctx.settled) return;
+          const acc = (calls[d.index] ??= { id: '', name: '', arguments: '' });
+          if (d.id !== undefined && d.id !== '') acc.id = d.id;
+          // A name is sent once, or in pieces; a repeat of the whole name is not appended.
+          if (d.name !== undefined && d.name !== acc.name) acc.name += d.name;
+          if (d.arguments !== undefined) acc.arguments += d.arguments;
+        },
+      }, controller.signal);
+      finishReason = result.finishReason;
     } catch (err) {
       if (ctx.settled) return null;
-      return ctx.fail(`model stream failed: ${describe(err)}`);
+      return ctx.fail(err instanceof ModelError ? err.message : `model runtime error: ${describe(err)}`);
     } finally {
       ctx.setStreaming(false);
     }
-    if (failure !== null) return ctx.fail(failure);
-    if (!done) {
-      if (finishReason === null) return ctx.fail(`model stream from POST ${this.url} ended before [DONE] (no finish_reason)`);
-      // A finish_reason without [DONE]: accepted.
-    } else void reader.cancel().catch(() => {});
+    if (ctx.settled) return null;
     const toolCalls: WireToolCall[] = [];
     calls.forEach((c, i) => {
       if (c === undefined) return;
@@ -509,37 +666,20 @@ export class HttpModelRuntime implements AgentRuntime {
     });
     return { text, toolCalls, finishReason };
   }
+}
 
-  /** A server that answered stream:true with one JSON completion. */
-  private async jsonCompletion(ctx: RunCtx, res: Response): Promise<RoundResult | null> {
-    let body: unknown;
-    try {
-      body = await res.json();
-    } catch (err) {
-      if (ctx.settled) return null;
-      return ctx.fail(`model response from POST ${this.url} is not valid JSON: ${describe(err)}`);
-    }
-    if (ctx.settled) return null;
-    const choice = (body as { choices?: { message?: { content?: unknown; tool_calls?: unknown }; finish_reason?: unknown }[] } | null)?.choices?.[0];
-    if (choice === undefined) return ctx.fail(`model response from POST ${this.url} has no choices: ${excerpt(JSON.stringify(body))}`);
-    const content = typeof choice.message?.content === 'string' ? choice.message.content : '';
-    if (content !== '') {
-      ctx.text += content;
-      ctx.io.delta(content);
-    }
-    const toolCalls: WireToolCall[] = [];
-    const raw = choice.message?.tool_calls;
-    if (Array.isArray(raw)) {
-      raw.forEach((tc: { id?: unknown; function?: { name?: unknown; arguments?: unknown } } | null, i: number) => {
-        const fn = tc?.function;
-        toolCalls.push({
-          id: typeof tc?.id === 'string' ? tc.id : `call_${ctx.io.run.runId}_${i}`,
-          type: 'function',
-          function: { name: typeof fn?.name === 'string' ? fn.name : '', arguments: typeof fn?.arguments === 'string' ? fn.arguments : '' },
-        });
-      });
-    }
-    return { text: content, toolCalls, finishReason: typeof choice.finish_reason === 'string' ? choice.finish_reason : null };
+/** The agent loop over HTTP: what `lanesim serve --model-url` runs. */
+export class HttpModelRuntime extends ModelLoopRuntime {
+  readonly url: string;
+
+  constructor(options: HttpModelRuntimeOptions) {
+    const client = new HttpModelClient({
+      baseUrl: options.baseUrl,
+      ...(options.fetchImpl !== undefined ? { fetchImpl: options.fetchImpl } : {}),
+      ...(options.apiKey !== undefined ? { apiKey: options.apiKey } : {}),
+    });
+    super({ ...options, client });
+    this.url = client.url;
   }
 }
 

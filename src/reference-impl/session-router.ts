@@ -284,11 +284,11 @@ export class SessionRouter {
     const sessionKey = session.key;
     const aborted: string[] = [];
     if (runId === undefined) {
-      for (const run of [...session.runs]) {
-        if (run.state === 'running' || run.state === 'parked') {
-          this.abortRunTree(run, 'chat.abort');
-          aborted.push(run.runId);
-        }
+      // QUEUE-18: the runs active NOW; a queued run that starts because of these aborts is not one of them.
+      const active = [...session.runs].filter((run) => run.state === 'running' || run.state === 'parked');
+      for (const run of active) {
+        this.abortRunTree(run, 'chat.abort');
+        aborted.push(run.runId);
       }
       return { aborted };
     }

@@ -93,6 +93,7 @@ export class GatewayServer {
   private readonly handshakeTimeoutMs: number;
   private ready: boolean;
   private stopping = false;
+  private stopped: Promise<void> | null = null;
   private nextConn = 0;
   private hookSent = 0;
   /** The JSON of the last payload serialized: a broadcast reuses it for every client. */
@@ -157,8 +158,13 @@ export class GatewayServer {
    * queued messages (their senders hear it), finish or abort runs, then
    * close every connection with 1001 and stop listening.
    */
-  async stop(options: { abortRunning?: boolean; drainTimeoutMs?: number } = {}): Promise<void> {
-    if (this.stopping) return;
+  stop(options: { abortRunning?: boolean; drainTimeoutMs?: number } = {}): Promise<void> {
+    // A second call waits for the same stop instead of resolving while the first still drains.
+    this.stopped ??= this.doStop(options);
+    return this.stopped;
+  }
+
+  private async doStop(options: { abortRunning?: boolean; drainTimeoutMs?: number }): Promise<void> {
     this.stopping = true;
     const drained = this.gateway.shutdown({ abortRunning: options.abortRunning ?? true });
     const timeout = new Promise<void>((resolve) => setTimeout(resolve, options.drainTimeoutMs ?? 5_000).unref());
@@ -469,8 +475,11 @@ export class GatewayServer {
         const problem = checkParams(Methods.CHAT_SEND, params);
         if (problem !== null) return json(res, 400, { error: { code: ErrorCodes.INVALID_REQUEST, message: `invalid message: ${problem}` } });
         if (this.stopping) return json(res, 503, { error: { code: ErrorCodes.SHUTTING_DOWN, message: 'gateway is shutting down' } });
-        const p = params as { sessionKey: string; message: string; idempotencyKey: string; channel?: string };
-        const result = this.gateway.chatSend('http-hooks', { sessionKey: p.sessionKey, message: p.message, idempotencyKey: p.idempotencyKey, channel: p.channel ?? 'webhook' });
+        const p = params as { sessionKey: string; message: string; idempotencyKey: string; channel?: string; route?: string };
+        const result = this.gateway.chatSend('http-hooks', {
+          sessionKey: p.sessionKey, message: p.message, idempotencyKey: p.idempotencyKey, channel: p.channel ?? 'webhook',
+          ...(p.route !== undefined ? { route: p.route } : {}),
+        });
         return json(res, 202, result);
       }
       if (!res.headersSent && !(req.headers.upgrade ?? '').toLowerCase().includes('websocket')) {

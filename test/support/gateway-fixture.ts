@@ -6,9 +6,9 @@
  * clock, so heartbeat intervals and warn thresholds are real milliseconds.
  *
  * Agent turns are chosen from the message text: a message containing
- * `[think=80 stream=400 chunk=20 tokens=3]` (every key optional, real ms)
- * thinks 80 ms, then streams for 400 ms, a chunk of 3 tokens every 20 ms.
- * Timing has no jitter.
+ * `[think=80 stream=400 chunk=20 tokens=3 stall=500]` (every key optional,
+ * real ms) thinks 80 ms, then streams for 400 ms, a chunk of 3 tokens every
+ * 20 ms, then produces nothing for 500 ms before it ends. No jitter.
  */
 import { globalClock } from '../../src/model/clock.ts';
 import type { ConfigInput, LanesimConfig } from '../../src/model/config-types.ts';
@@ -39,9 +39,11 @@ export interface TurnSpec {
   /** Real ms between chunks. */
   chunkMs: number;
   tokensPerChunk: number;
+  /** Real ms of silence after streaming, before the run ends. */
+  stallMs: number;
 }
 
-export const DEFAULT_TURN: TurnSpec = { thinkMs: 20, streamMs: 200, chunkMs: 20, tokensPerChunk: 3 };
+export const DEFAULT_TURN: TurnSpec = { thinkMs: 20, streamMs: 200, chunkMs: 20, tokensPerChunk: 3, stallMs: 0 };
 
 /** The directive of a message text, over DEFAULT_TURN. */
 export function turnOf(text: string, base: TurnSpec = DEFAULT_TURN): TurnSpec {
@@ -56,6 +58,7 @@ export function turnOf(text: string, base: TurnSpec = DEFAULT_TURN): TurnSpec {
     else if (key === 'stream') spec.streamMs = n;
     else if (key === 'chunk') spec.chunkMs = n;
     else if (key === 'tokens') spec.tokensPerChunk = n;
+    else if (key === 'stall') spec.stallMs = n;
   }
   return spec;
 }
@@ -76,6 +79,7 @@ export function turnScript(spec: TurnSpec, scale: number, extra: Step[] = []): A
     steps: [
       { kind: 'think', inputTokens: 0 },
       { kind: 'stream', tokens: chunks * spec.tokensPerChunk },
+      ...(spec.stallMs > 0 ? [{ kind: 'stall', ms: spec.stallMs * scale } as const] : []),
       ...extra,
     ],
   };

@@ -10,7 +10,7 @@
  *
  * `open()` stops before the handshake, for tests of the handshake itself.
  */
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { WebSocket } from 'ws';
 import type { EventFrame, ResponseFrame } from '../../src/model/protocol.ts';
 
@@ -89,6 +89,21 @@ export async function waitUntil(condition: () => boolean, timeoutMs: number, wha
     if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(5);
   }
+}
+
+/**
+ * Watches this process's event-loop delay. Client and server share the loop,
+ * so a timer the server fires late (CPU contention on a shared box) shows up
+ * here too: real-time bounds add `maxMs()` to their tolerance instead of
+ * flaking under load.
+ */
+export function loopDelayMonitor(): { maxMs(): number; stop(): void } {
+  const histogram = monitorEventLoopDelay({ resolution: 5 });
+  histogram.enable();
+  return {
+    maxMs: () => histogram.max / 1e6,
+    stop: () => histogram.disable(),
+  };
 }
 
 export function sleep(ms: number): Promise<void> {
