@@ -67,7 +67,7 @@ export const largeHour: Scenario = {
     messages: { queue: { mode: 'collect', debounceMs: 500 } },
     // Modelled clients answer pings at once, so ping round trips carry no information here; at the
     // default 15 s they would be two thirds of all events. Heartbeats (HB-1) keep their 15 s.
-    gateway: { heartbeat: { pingIntervalMs: 60_000, deadAfterMs: 180_000 } },
+    gateway: { heartbeat: { pingIntervalMs: 300_000, deadAfterMs: 900_000 } },
   },
   variants: [{ name: 'fixed', title: 'lanesim fix', profile: REFERENCE_PROFILE }],
   script(_run, prng) {

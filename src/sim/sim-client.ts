@@ -47,6 +47,7 @@ export class SimClient {
     this.connection++;
     this.connId = connId;
     this.gateway.connect(connId, {
+      wantsPayload: this.keepFrames,
       send: (event, payload, seq) => {
         this.framesReceived++;
         const t = this.now();
