@@ -19,6 +19,7 @@ import { GatewayServer, type GatewayServerOptions } from '../reference-impl/ws-s
 import { SimulatedAgents } from '../sim/agent-model.ts';
 import { scaledClock } from '../sim/scaled-clock.ts';
 import { quickTurn } from '../scenarios/scripts.ts';
+import { webchatHttpHandler, webchatUrl } from '../webchat/server.ts';
 import { UsageError } from './errors.ts';
 
 export interface ServeOptions {
@@ -97,8 +98,9 @@ export async function serveCommand(argv: string[], out: (line: string) => void):
   if (modelUrl !== null && !/^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?(\/|$)/.test(modelUrl)) {
     throw new UsageError(`serve: --model-url must be an http:// URL on 127.0.0.1, got ${JSON.stringify(modelUrl)}`);
   }
-  const server = await startServer({ port, token: values.token ?? null, config, profile, modelUrl, timeScale, seed }, { log: (line) => process.stderr.write(`${line}\n`) });
+  const server = await startServer({ port, token: values.token ?? null, config, profile, modelUrl, timeScale, seed }, { log: (line) => process.stderr.write(`${line}\n`), http: webchatHttpHandler() });
   out(`lanesim gateway (${profile.name}) listening on ${server.url}${values.token ? ' (token required)' : ''}`);
+  out(`webchat: ${webchatUrl(server.port, values.token ?? null)}`);
   out(`agents: ${modelUrl ?? `in-process model, time scale ${timeScale}`}; stop with Ctrl-C`);
   await new Promise<void>((resolve) => {
     const stop = (): void => {
