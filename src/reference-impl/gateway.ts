@@ -541,7 +541,12 @@ export class Gateway {
 
   private sendHeartbeat(connId: string, payload: HeartbeatPayload): void {
     const conn = this.conns.get(connId);
-    if (conn !== undefined) this.sendTo(conn, Events.HEARTBEAT, payload, payload.runId, null);
+    if (conn === undefined) return;
+    // HB-4: name the session too, so a page can match the heartbeat to its lane.status overlay.
+    const runId = payload.runId;
+    const run = runId === null ? undefined : (this.router.getRun(runId) ?? this.router.runForMessage(runId));
+    const sessionKey = run?.sessionKey ?? null;
+    this.sendTo(conn, Events.HEARTBEAT, conn.wantsPayload ? { ...payload, sessionKey } : undefined, runId, null);
   }
 
   private agentEvent(live: LiveRun, stream: AgentStream, data: Record<string, unknown>): void {
