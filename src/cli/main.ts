@@ -3,6 +3,7 @@
  * embedded default: the nested-agent cascade (seed 004's incident) on the
  * reference gateway, in-process, on virtual time, baseline against the fix.
  */
+import { conformCommand } from './conform.ts';
 import { serveCommand } from './serve.ts';
 import { simulateCommand } from './simulate.ts';
 import { fakeModelCommand } from './fake-model.ts';
@@ -12,6 +13,7 @@ const USAGE = `usage: lanesim [command]
   (no command)          the nested-agent cascade: today's OpenClaw vs lanesim's fix (same as: simulate nested-agent-cascade)
   simulate <scenario>   run a scenario (--list names them)
   fake-model            a scripted OpenAI-compatible model server on 127.0.0.1 (--script cascade|default|file.json5, --time-scale X)
+  conform               the conformance suite (--list; default target: the reference gateway in process)
   serve                 the reference gateway on ws://127.0.0.1 (--port, --token, --model-url, --time-scale)
   help                  this text`;
 
@@ -27,6 +29,8 @@ export async function main(argv: string[]): Promise<number> {
       return fakeModelCommand(rest, out);
     case 'serve':
       return serveCommand(rest, out);
+    case 'conform':
+      return conformCommand(rest, out);
     case 'help':
     case '--help':
     case '-h':

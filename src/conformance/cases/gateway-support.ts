@@ -1,0 +1,364 @@
+/**
+ * Shared vocabulary of the gateway-level cases (queue, status, heartbeat,
+ * tools, cascade, session): opening a gateway with the config a case needs
+ * (or finding out that a target cannot give it), sending messages, reading
+ * what clients heard, waiting on both kinds of target, and the model scripts
+ * the cases play.
+ *
+ * Time: every duration in a case is in the GATEWAY's time units (the units of
+ * `ReceivedEvent.at`, of the config and of `GatewayFacts`). Scripts given to
+ * `session.setModel` are in the same units: the fake model divides them by the
+ * target's timeScale, as the session's sleep does. On a virtual-time target
+ * checks are exact; on a real-time one they allow `slack()`.
+ */
+import type { RequestLogEntry } from '../../fake-model/server.ts';
+import type { ResponsePlan, Rule } from '../../fake-model/script.ts';
+import type { ConfigInput, DropPolicy, LanesimConfig, QueueMode } from '../../model/config-types.ts';
+import type { LaneStatusPayload } from '../../model/events.ts';
+import type { ChatEventPayload, ResponseFrame } from '../../model/protocol.ts';
+import {
+  CaseFailure, NotApplicable, expectRule,
+  type Capability, type CaseContext, type GatewaySession, type ReceivedEvent, type TestClient,
+} from '../types.ts';
+
+export const GATEWAY: readonly Capability[] = ['gateway', 'model-script'];
+
+/** HB-1's default bound (CFG-1) when a target does not advertise its own. */
+export const DEFAULT_HEARTBEAT_MS = 15_000;
+/** INV-ABORT-SETTLES: an aborted running task settles within this (LANE-12). */
+export const ABORT_GRACE_MS = 1_000;
+/** WS-16: at most one delta per run per this many ms. */
+export const DELTA_THROTTLE_MS = 150;
+
+// ------------------------------------------------------------------ config
+
+/** A config fragment for `ctx.gateway({config})` (which is typed as a shallow Partial). */
+export function cfg(input: ConfigInput): Partial<LanesimConfig> {
+  return input as Partial<LanesimConfig>;
+}
+
+/** The configuration a session's gateway runs with, when the target says (`session.config`). */
+export function configOf(session: GatewaySession): LanesimConfig | null {
+  const config = (session as { config?: unknown }).config;
+  return config !== null && typeof config === 'object' ? (config as LanesimConfig) : null;
+}
+
+export type ConfigNeed = (config: LanesimConfig) => string | null;
+
+/** A need on `messages.queue`: null when met, else why not (`needs ... ; the gateway runs ...`). */
+export function needQueue(want: { mode?: QueueMode; drop?: DropPolicy; cap?: number; byChannel?: Record<string, QueueMode> }): ConfigNeed {
+  return (config) => {
+    const q = config.messages.queue;
+    if (want.mode !== undefined && q.mode !== want.mode) return `needs messages.queue.mode ${want.mode}; the gateway runs ${q.mode}`;
+    if (want.drop !== undefined && q.drop !== want.drop) return `needs messages.queue.drop ${want.drop}; the gateway runs ${q.drop}`;
+    if (want.cap !== undefined && q.cap !== want.cap) return `needs messages.queue.cap ${want.cap}; the gateway runs ${q.cap}`;
+    for (const [channel, mode] of Object.entries(want.byChannel ?? {})) {
+      if (q.byChannel[channel] !== mode) return `needs messages.queue.byChannel.${channel} ${mode}; the gateway has ${q.byChannel[channel] ?? 'none'}`;
+    }
+    return null;
+  };
+}
+
+/**
+ * Opens a gateway with `config` (honoured by in-process targets). A target
+ * that runs its own configuration must say what it is (`session.config`) and
+ * meet every need, else the case is not applicable.
+ */
+export async function openGateway(ctx: CaseContext, config: ConfigInput, ...needs: ConfigNeed[]): Promise<{ session: GatewaySession; config: LanesimConfig | null }> {
+  const session = await ctx.gateway({ config: cfg(config) });
+  const actual = configOf(session);
+  if (needs.length > 0) {
+    if (actual === null) throw new NotApplicable('the target does not tell its gateway configuration (session.config), and this case needs a specific one');
+    for (const need of needs) {
+      const why = need(actual);
+      if (why !== null) throw new NotApplicable(why);
+    }
+  }
+  return { session, config: actual };
+}
+
+export function requireConfig(session: GatewaySession, what: string): LanesimConfig {
+  const config = configOf(session);
+  if (config === null) throw new NotApplicable(`the target does not tell its gateway configuration (session.config); this case needs ${what}`);
+  return config;
+}
+
+// ------------------------------------------------------------------ time
+
+export function isVirtual(ctx: CaseContext): boolean {
+  return ctx.target.capabilities.has('virtual-time');
+}
+
+/** The session's clock, in the units of ReceivedEvent.at. */
+export function nowOf(session: GatewaySession): number {
+  const now = (session as { now?: unknown }).now;
+  if (typeof now === 'function') return (now as () => number).call(session);
+  // A target without a clock of its own: epoch ms scaled like its events (best effort).
+  return Date.now() * session.timeScale;
+}
+
+/** Real milliseconds of timing noise a real-time target is allowed (event-loop stalls, a loaded machine). */
+export const REAL_NOISE_MS = 150;
+
+/** How far a time may be off: 0 on a fake clock; on a real one a quarter of the span or REAL_NOISE_MS real ms, whichever is more. */
+export function slack(ctx: CaseContext, session: GatewaySession, spanMs: number): number {
+  if (isVirtual(ctx)) return 0;
+  return Math.max(spanMs * 0.25, REAL_NOISE_MS * session.timeScale);
+}
+
+/** How long an aborted run may take to settle (LANE-12's grace; twice the noise allowance on a real clock). */
+export function abortBound(ctx: CaseContext, session: GatewaySession): number {
+  return ABORT_GRACE_MS + 2 * slack(ctx, session, ABORT_GRACE_MS);
+}
+
+/**
+ * A duration the gateway itself reports (elapsedMs, waitedMs, warnThresholdMs
+ * in payloads) in session units: the gateway lives scripted durations divided
+ * by timeScale, so its own numbers are multiplied back.
+ */
+export function gatewayMs(session: GatewaySession, value: number): number {
+  return value * session.timeScale;
+}
+
+/**
+ * Waits until `check` gives a value (not null/undefined/false), or `withinMs`
+ * of gateway time passed: timer by timer on an in-process session, in steps
+ * of `stepMs` elsewhere. Returns the value or null.
+ */
+export async function waitUntil<T>(
+  session: GatewaySession, check: () => T | null | undefined | false | Promise<T | null | undefined | false>, withinMs: number, stepMs = 100,
+): Promise<T | null> {
+  const advance = (session as { advanceUntil?: unknown }).advanceUntil;
+  if (typeof advance === 'function') {
+    return (advance as (c: typeof check, w: number) => Promise<T | null>).call(session, check, withinMs);
+  }
+  let waited = 0;
+  for (;;) {
+    const value = await check();
+    if (value !== null && value !== undefined && value !== false) return value;
+    if (waited >= withinMs) return null;
+    const step = Math.min(stepMs, withinMs - waited);
+    await session.sleep(step);
+    waited += step;
+  }
+}
+
+// ------------------------------------------------------------------ model scripts
+
+/** The marker of a case's message: rules match on it (`[<tag>]`). */
+export function marker(tag: string): string {
+  return `[${tag}]`;
+}
+
+/**
+ * A turn: `ttftMs` of silence, then `tokens` words streamed evenly over
+ * `streamMs` (one word per chunk), no jitter.
+ */
+export function turn(opts: { ttftMs: number; streamMs?: number; tokens?: number; text?: string }): ResponsePlan {
+  const tokens = opts.text !== undefined ? Math.max(1, (opts.text.match(/\S+\s*/g) ?? []).length) : (opts.tokens ?? 8);
+  const streamMs = opts.streamMs ?? 0;
+  const plan: { -readonly [K in keyof ResponsePlan]: ResponsePlan[K] } = {
+    ttftMs: opts.ttftMs,
+    chunkTokens: 1,
+    jitter: 0,
+    // The first word comes at ttft, the last one streamMs later.
+    tokensPerSec: streamMs > 0 && tokens > 1 ? ((tokens - 1) * 1000) / streamMs : 1000,
+  };
+  if (opts.text !== undefined) plan.text = opts.text;
+  else plan.outputTokens = tokens;
+  return plan;
+}
+
+/** A rule that answers messages containing `marker(tag)` with `plan`. */
+export function on(tag: string, plan: ResponsePlan, extra: Partial<Rule> = {}): Rule {
+  return { name: tag, match: { marker: marker(tag), afterToolResult: false }, ...extra, respond: plan };
+}
+
+/** A quick answer (the default of every case script). */
+export const QUICK: ResponsePlan = turn({ ttftMs: 100, streamMs: 200, tokens: 5 });
+
+export async function script(session: GatewaySession, rules: Rule[], fallback: ResponsePlan = QUICK): Promise<void> {
+  if (session.setModel === undefined) throw new NotApplicable('the target cannot script its model');
+  await session.setModel({ rules, default: fallback });
+}
+
+export async function modelLog(session: GatewaySession): Promise<RequestLogEntry[]> {
+  if (session.modelRequests === undefined) throw new NotApplicable('the target does not show its model requests');
+  return session.modelRequests();
+}
+
+// ------------------------------------------------------------------ messages
+
+export interface Sent {
+  client: TestClient;
+  sessionKey: string;
+  text: string;
+  runId: string;
+  status: string;
+  code: string | null;
+  /** Session time when the response came. */
+  at: number;
+  response: ResponseFrame;
+}
+
+let keySeq = 0;
+
+/** chat.send; the response must be ok (WS-13: a refusal is still ok:true with status rejected). */
+export async function send(
+  session: GatewaySession, client: TestClient, sessionKey: string, text: string,
+  opts: { idempotencyKey?: string; channel?: string; route?: string } = {},
+): Promise<Sent> {
+  const params: Record<string, unknown> = { sessionKey, message: text, idempotencyKey: opts.idempotencyKey ?? `k${++keySeq}-${client.name}` };
+  if (opts.channel !== undefined) params['channel'] = opts.channel;
+  if (opts.route !== undefined) params['route'] = opts.route;
+  const response = await client.request('chat.send', params);
+  const at = nowOf(session);
+  expectRule(response.ok, 'WS-13', 'chat.send answers ok:true with {runId, status} (a refused message is a response with status rejected)', () => `an error response ${JSON.stringify(response.error)}`);
+  const payload = response.payload as { runId?: unknown; status?: unknown; code?: unknown } | null;
+  expectRule(payload !== null && typeof payload === 'object' && typeof payload.runId === 'string' && payload.runId !== '' && typeof payload.status === 'string',
+    'WS-13', 'chat.send payload {runId: non-empty string, status: string, code?}', () => JSON.stringify(payload));
+  return {
+    client, sessionKey, text, runId: payload.runId as string, status: payload.status as string,
+    code: typeof payload.code === 'string' ? payload.code : null, at, response,
+  };
+}
+
+// ------------------------------------------------------------------ what clients heard
+
+export type ChatEvent = ReceivedEvent & { payload: ChatEventPayload };
+export type StatusEvent = ReceivedEvent & { payload: LaneStatusPayload };
+
+export function isChat(e: ReceivedEvent): e is ChatEvent {
+  return e.event === 'chat' && e.payload !== null && typeof e.payload === 'object';
+}
+
+export function isStatus(e: ReceivedEvent, sessionKey?: string): e is StatusEvent {
+  return e.event === 'lane.status' && e.payload !== null && typeof e.payload === 'object' &&
+    (sessionKey === undefined || (e.payload as LaneStatusPayload).sessionKey === sessionKey);
+}
+
+export function chats(client: TestClient, runId?: string): ChatEvent[] {
+  return client.events.filter((e): e is ChatEvent => isChat(e) && (runId === undefined || e.payload.runId === runId));
+}
+
+export function statuses(client: TestClient, sessionKey: string): StatusEvent[] {
+  return client.events.filter((e): e is StatusEvent => isStatus(e, sessionKey));
+}
+
+export function heartbeats(client: TestClient): ReceivedEvent[] {
+  return client.events.filter((e) => e.event === 'heartbeat');
+}
+
+const TERMINAL = new Set(['final', 'error', 'aborted']);
+
+export function isTerminal(state: string | undefined): boolean {
+  return state !== undefined && TERMINAL.has(state);
+}
+
+/** The terminal frames a client got for a run. */
+export function terminals(client: TestClient, runId: string): ChatEvent[] {
+  return chats(client, runId).filter((e) => isTerminal(e.payload.state) && e.payload.seq !== 0);
+}
+
+/**
+ * How a sender's wait for one message ended (WS-17), from what it heard:
+ * - `ran`: a terminal frame of its own runId (a run's stream: seq >= 1);
+ * - `carried`: a `status` frame naming `carriedBy`, then that run's terminal frame;
+ * - `refused`: a chat `error`/`aborted` frame for its runId with `errorCode` (seq 0);
+ * null while it still waits.
+ */
+export interface WaitEnd {
+  kind: 'ran' | 'carried' | 'refused';
+  at: number;
+  state: string;
+  /** The run that answered (own runId, or carriedBy). */
+  runId: string;
+  status: string | null;
+  errorCode: string | null;
+  text: string;
+}
+
+function textOf(p: ChatEventPayload): string {
+  return (p.message?.content ?? []).map((c) => c.text).join('');
+}
+
+export function waitEnd(sent: Pick<Sent, 'client' | 'runId'>): WaitEnd | null {
+  const { client, runId } = sent;
+  let carrier: string | null = null;
+  let carriedStatus: string | null = null;
+  for (const e of client.events) {
+    if (!isChat(e)) continue;
+    const p = e.payload;
+    if (p.runId === runId) {
+      if (p.state === 'status' && typeof p.carriedBy === 'string') {
+        carrier = p.carriedBy;
+        carriedStatus = p.status ?? null;
+        continue;
+      }
+      if (isTerminal(p.state)) {
+        const refused = p.seq === 0 && typeof p.errorCode === 'string';
+        return { kind: refused ? 'refused' : 'ran', at: e.at, state: p.state, runId, status: null, errorCode: p.errorCode ?? null, text: textOf(p) };
+      }
+    }
+    if (carrier !== null && p.runId === carrier && isTerminal(p.state) && p.seq !== 0) {
+      return { kind: 'carried', at: e.at, state: p.state, runId: carrier, status: carriedStatus, errorCode: p.errorCode ?? null, text: textOf(p) };
+    }
+  }
+  return null;
+}
+
+/** Waits until every sender's wait ended; fails QUEUE-20 / WS-17 with the ones still waiting. */
+export async function waitAllEnded(session: GatewaySession, sent: readonly Sent[], withinMs: number, rule = 'QUEUE-20'): Promise<Map<Sent, WaitEnd>> {
+  const pending = sent.filter((s) => s.status !== 'rejected' && s.status !== 'in_flight');
+  await waitUntil(session, () => pending.every((s) => waitEnd(s) !== null), withinMs);
+  const ends = new Map<Sent, WaitEnd>();
+  const missing: string[] = [];
+  for (const s of pending) {
+    const end = waitEnd(s);
+    if (end === null) missing.push(`${s.runId} (${JSON.stringify(s.text.slice(0, 40))}, answered ${s.status})`);
+    else ends.set(s, end);
+  }
+  expectRule(missing.length === 0, rule,
+    `every accepted message's sender hears how it ended within ${withinMs} ms (its own terminal frame, a status frame naming carriedBy then that run's terminal, or an error/aborted frame)`,
+    `still waiting: ${missing.join(', ')}`);
+  return ends;
+}
+
+/** Waits for a chat frame of `runId` in one of `states`. */
+export async function waitChat(session: GatewaySession, client: TestClient, runId: string, states: readonly string[], withinMs: number): Promise<ChatEvent | null> {
+  return waitUntil(session, () => chats(client, runId).find((e) => states.includes(e.payload.state)) ?? null, withinMs);
+}
+
+/** The first status for a session (already received or within `withinMs`) that matches. */
+export async function waitStatus(session: GatewaySession, client: TestClient, sessionKey: string, pred: (s: LaneStatusPayload, e: StatusEvent) => boolean, withinMs: number): Promise<StatusEvent | null> {
+  return waitUntil(session, () => statuses(client, sessionKey).find((e) => pred(e.payload, e)) ?? null, withinMs);
+}
+
+/** Gaps between consecutive frames a client received within [from, to], the start and the end counted as frames. */
+export function silences(client: TestClient, from: number, to: number): { gap: number; after: number }[] {
+  const times = [from, ...client.events.map((e) => e.at).filter((t) => t > from && t < to), to];
+  const gaps: { gap: number; after: number }[] = [];
+  for (let i = 1; i < times.length; i++) gaps.push({ gap: times[i]! - times[i - 1]!, after: times[i - 1]! });
+  return gaps;
+}
+
+/** A short description of what a client heard (for failure texts). */
+export function heard(client: TestClient, from = -Infinity, max = 12): string {
+  const events = client.events.filter((e) => e.at >= from);
+  const shown = events.slice(0, max).map((e) => {
+    const p = e.payload as Record<string, unknown> | null;
+    if (e.event === 'chat') return `${e.at}:chat ${String(p?.['runId'])} ${String(p?.['state'])}${p?.['status'] !== undefined ? `/${String(p['status'])}` : ''}`;
+    if (e.event === 'lane.status') return `${e.at}:lane.status ${String(p?.['state'])} (${String(p?.['reason'])})`;
+    return `${e.at}:${e.event}`;
+  });
+  return `[${shown.join(', ')}${events.length > max ? `, … ${events.length - max} more` : ''}]`;
+}
+
+export function fail(rule: string, expected: string, observed: string): never {
+  throw new CaseFailure(rule, expected, observed);
+}
+
+/** Requests of the model log whose last user message contains the marker. */
+export function requestsWith(log: readonly RequestLogEntry[], tag: string): RequestLogEntry[] {
+  return log.filter((e) => e.lastUserMessage.includes(marker(tag)));
+}

@@ -1,0 +1,818 @@
+/**
+ * QUEUE-* (and WS-13..WS-19 where a client can see them): what happens to a
+ * message sent while its session is busy, seen from the outside only: the
+ * chat.send answers, the chat frames each sender hears, and the requests the
+ * scripted model receives (a collect prompt, an overflow summary and a steer
+ * are all visible in the model's request log).
+ *
+ * Cases that need a queue mode pass it as config (in-process targets honour
+ * it); a target that runs its own configuration must expose it as
+ * `session.config`, and a case whose needs it does not meet is n/a with the
+ * reason. Durations are gateway ms (see gateway-support.ts).
+ */
+import { Prng } from '../../model/prng.ts';
+import { expectRule, type ConformanceCase } from '../types.ts';
+import {
+  ABORT_GRACE_MS, DELTA_THROTTLE_MS, GATEWAY, abortBound, gatewayMs,
+  chats, fail, heard, isTerminal, marker, modelLog, needQueue, on, openGateway, requireConfig, script, send, slack,
+  terminals, turn, waitAllEnded, waitChat, waitEnd, waitUntil, isVirtual, nowOf,
+  type Sent, type WaitEnd,
+} from './gateway-support.ts';
+
+const COLLECT_HEADER = '[Queued messages while agent was busy]';
+
+function collectPrompt(texts: readonly string[]): string {
+  return COLLECT_HEADER + texts.map((t, i) => `\n\n---\nQueued #${i + 1}\n${t}`).join('');
+}
+
+/** A run that thinks silently for `ms`, then streams 4 words over 300 ms. */
+const hold = (ms: number) => turn({ ttftMs: ms, streamMs: 300, tokens: 4 });
+/** A run that streams `tokens` words over `ms` after 300 ms. */
+const stream = (ms: number, tokens = 30) => turn({ ttftMs: 300, streamMs: ms, tokens });
+
+function endOf(ends: Map<Sent, WaitEnd>, s: Sent): WaitEnd {
+  const end = ends.get(s);
+  if (end === undefined) fail('QUEUE-20', `message ${s.runId} settles`, 'no wait end');
+  return end;
+}
+
+function describeEnd(end: WaitEnd): string {
+  return `${end.kind} (${end.state}${end.status !== null ? `, ${end.status}` : ''}${end.errorCode !== null ? `, ${end.errorCode}` : ''}) via ${end.runId} at ${end.at}`;
+}
+
+/** The refusal frame (chat error/aborted, seq 0) a sender got for its message, if any. */
+function refusalOf(s: Sent) {
+  return chats(s.client, s.runId).find((e) => (e.payload.state === 'error' || e.payload.state === 'aborted') && typeof e.payload.errorCode === 'string') ?? null;
+}
+
+function expectRefused(s: Sent, rule: string, state: 'error' | 'aborted', code: string, message: string | null): void {
+  const frame = refusalOf(s);
+  expectRule(frame !== null, 'QUEUE-21', `the sender of ${s.runId} gets a chat ${state} frame with errorCode ${code}`, () => `it heard ${heard(s.client)}`);
+  expectRule(frame.payload.state === state && frame.payload.errorCode === code, rule,
+    `chat ${state} for ${s.runId} with errorCode ${code}`, `chat ${frame.payload.state} with errorCode ${String(frame.payload.errorCode)}`);
+  if (message !== null) {
+    expectRule(frame.payload.errorMessage === message, rule, `errorMessage ${JSON.stringify(message)}`, JSON.stringify(frame.payload.errorMessage));
+  }
+}
+
+export const QUEUE_CASES: readonly ConformanceCase[] = [
+  {
+    id: 'queue.idle.starts',
+    title: 'A message to an idle session runs at once under the runId its sender was told',
+    rules: ['QUEUE-2', 'WS-13', 'WS-17'],
+    level: 'MUST',
+    requires: GATEWAY,
+    procedure:
+      'Send one message to an idle session: answered started, the model gets its text, the sender hears a final for its runId. ' +
+      'Then (when the main cap is known) fill main with holding runs of other sessions: a message to another idle session is answered queued and later runs under its told runId.',
+    async run(ctx) {
+      const { session, config } = await openGateway(ctx, { agents: { defaults: { maxConcurrent: 1 } } });
+      await script(session, [on('hold', hold(6_000))]);
+      const alice = await session.connect('alice');
+      const text = `hello there ${marker('idle')}`;
+      const a = await send(session, alice, session.sessionKey('idle'), text);
+      expectRule(a.status === 'started', 'QUEUE-2', 'a message to an idle session with free lanes is answered started', `answered ${a.status}`);
+      const ends = await waitAllEnded(session, [a], 30_000, 'QUEUE-2');
+      const end = endOf(ends, a);
+      expectRule(end.kind === 'ran' && end.state === 'final' && end.runId === a.runId, 'QUEUE-2',
+        `its own run ends with a final frame for the told runId ${a.runId}`, describeEnd(end));
+      expectRule(end.text !== '', 'QUEUE-2', 'the final frame carries the answer', 'an empty answer');
+      const log = await modelLog(session);
+      expectRule(log.some((e) => e.lastUserMessage === text), 'QUEUE-2', `the model is asked the message's own text ${JSON.stringify(text)}`,
+        () => `last user messages: ${log.map((e) => JSON.stringify(e.lastUserMessage.slice(0, 60))).join(', ')}`);
+      if (config === null) {
+        ctx.note('the main cap is unknown (no session.config): the queued-for-main part is skipped');
+        return;
+      }
+      const cap = config.agents.defaults.maxConcurrent;
+      const holders: Sent[] = [];
+      for (let i = 0; i < cap; i++) holders.push(await send(session, alice, session.sessionKey(`holder${i}`), `hold ${marker('hold')}`));
+      const bob = await session.connect('bob');
+      const b = await send(session, bob, session.sessionKey('late'), 'after the holders');
+      expectRule(b.status === 'queued', 'QUEUE-2', `with main full (cap ${cap}), a message to an idle session is answered queued (it waits for main)`, `answered ${b.status}`);
+      const ends2 = await waitAllEnded(session, [...holders, b], 60_000, 'QUEUE-2');
+      const endB = endOf(ends2, b);
+      expectRule(endB.kind === 'ran' && endB.state === 'final' && endB.runId === b.runId, 'QUEUE-2',
+        `the queued message runs under its told runId ${b.runId}`, describeEnd(endB));
+    },
+  },
+  {
+    id: 'queue.mode.by-channel',
+    title: "A message's mode is its channel's byChannel override, else messages.queue.mode",
+    rules: ['QUEUE-1', 'QUEUE-4', 'QUEUE-7'],
+    level: 'MUST',
+    requires: GATEWAY,
+    procedure:
+      'Config mode followup, byChannel {burst: collect}. While a run holds the session: two messages on channel burst and two without a channel. ' +
+      'The burst pair is merged into one collect run; the other two run as their own followups.',
+    async run(ctx) {
+      const { session } = await openGateway(ctx, { messages: { queue: { mode: 'followup', byChannel: { burst: 'collect' } } } },
+        needQueue({ mode: 'followup', byChannel: { burst: 'collect' } }));
+      await script(session, [on('hold', hold(6_000))]);
+      const alice = await session.connect('alice');
+      const key = session.sessionKey('channels');
+      const a = await send(session, alice, key, `first ${marker('hold')}`);
+      await session.sleep(200);
+      const b = await send(session, alice, key, 'burst one', { channel: 'burst' });
+      const c = await send(session, alice, key, 'burst two', { channel: 'burst' });
+      const d = await send(session, alice, key, 'plain one');
+      const e = await send(session, alice, key, 'plain two');
+      const ends = await waitAllEnded(session, [a, b, c, d, e], 60_000, 'QUEUE-1');
+      for (const s of [b, c]) {
+        const end = endOf(ends, s);
+        expectRule(end.kind === 'carried' && end.status === 'merged', 'QUEUE-1', `${s.runId} (channel burst -> collect) is merged into a collect run`, describeEnd(end));
+      }
+      expectRule(endOf(ends, b).runId === endOf(ends, c).runId, 'QUEUE-1', 'both burst messages ride on one collect run', `${endOf(ends, b).runId} vs ${endOf(ends, c).runId}`);
+      for (const s of [d, e]) {
+        const end = endOf(ends, s);
+        expectRule(end.kind === 'ran' && end.runId === s.runId, 'QUEUE-1', `${s.runId} (no channel -> followup) runs as its own run`, describeEnd(end));
+      }
+      const log = await modelLog(session);
+      const merged = collectPrompt(['burst one', 'burst two']);
+      expectRule(log.some((r) => r.lastUserMessage === merged), 'QUEUE-1', `one model request with the collect prompt ${JSON.stringify(merged)}`,
+        () => log.map((r) => JSON.stringify(r.lastUserMessage.slice(0, 80))).join(', '));
+    },
+  },
+  {
+    id: 'queue.steer.injects',
+    title: 'steer: a message to a streaming run is injected at its next model boundary; otherwise it is a followup',
+    rules: ['QUEUE-3', 'QUEUE-4', 'WS-17'],
+    level: 'MUST',
+    requires: GATEWAY,
+    procedure:
+      'Config mode steer. While a run streams, send a message: answered steered, the sender gets a status frame (steered, carriedBy the run) and the run\'s final; ' +
+      'the model gets it as a user message of the same conversation. While a run only thinks (no output yet), a message is a followup with its own run.',
+    async run(ctx) {
+      const { session } = await openGateway(ctx, { messages: { queue: { mode: 'steer' } } }, needQueue({ mode: 'steer' }));
+      await script(session, [on('stream', stream(10_000, 40)), on('hold', hold(6_000))]);
+      const alice = await session.connect('alice');
+      const bob = await session.connect('bob');
+      const key = session.sessionKey('steer');
+      const a = await send(session, alice, key, `write it ${marker('stream')}`);
+      const streaming = await waitChat(session, alice, a.runId, ['delta'], 10_000);
+      expectRule(streaming !== null, 'QUEUE-3', 'the run streams (a delta frame)', heard(alice));
+      await session.sleep(500);
+      const steerText = 'also check the tests [steered-in]';
+      const b = await send(session, bob, key, steerText);
+      expectRule(b.status === 'steered', 'QUEUE-3', 'a message to a session whose run streams is answered steered', `answered ${b.status}`);
+      const ends = await waitAllEnded(session, [a, b], 60_000, 'QUEUE-3');
+      const endB = endOf(ends, b);
+      expectRule(endB.kind === 'carried' && endB.status === 'steered' && endB.runId === a.runId, 'WS-17',
+        `bob hears a status frame (steered, carriedBy ${a.runId}) then that run's terminal frame`, describeEnd(endB));
+      const log = await modelLog(session);
+      const first = log.find((r) => r.lastUserMessage.includes(marker('stream')));
+      const injected = log.filter((r) => r.lastUserMessage === steerText);
+      expectRule(injected.length === 1, 'QUEUE-3', 'the steered text reaches the model exactly once', `${injected.length} requests`);
+      expectRule(first !== undefined && injected[0]!.messageCount > first.messageCount, 'QUEUE-3',
+        "it is a user message of the running conversation (the run's next request is longer than its first)",
+        () => `first request ${first?.messageCount} messages, steered request ${injected[0]!.messageCount}`);
+      // Not streaming: a followup.
+      const key2 = session.sessionKey('steer-idle');
+      const c = await send(session, alice, key2, `think first ${marker('hold')}`);
+      await session.sleep(500);
+      const d = await send(session, bob, key2, 'while it thinks');
+      expectRule(d.status === 'queued', 'QUEUE-3', 'when no run streams, the message is handled as followup (answered queued)', `answered ${d.status}`);
+      const ends2 = await waitAllEnded(session, [c, d], 60_000, 'QUEUE-4');
+      const endD = endOf(ends2, d);
+      expectRule(endD.kind === 'ran' && endD.runId === d.runId && endD.state === 'final', 'QUEUE-4', `the followup runs under its own runId ${d.runId}`, describeEnd(endD));
+    },
+  },
+  {
+    id: 'queue.followup.own-run',
+    title: 'followup: a message to a busy session is answered later by its own run, under the runId its sender was told',
+    rules: ['QUEUE-4', 'WS-17', 'DEP-3'],
+    level: 'MUST',
+    requires: GATEWAY,
+    procedure:
+      'Config mode followup. While a run thinks, a second client sends a message: answered queued; it hears no terminal frame for its runId before the first run ended, ' +
+      'then a non-empty final for its runId from its own run (the model gets its text).',
+    async run(ctx) {
+      const { session } = await openGateway(ctx, { messages: { queue: { mode: 'followup' } } }, needQueue({ mode: 'followup' }));
+      await script(session, [on('hold', hold(6_000))]);
+      const alice = await session.connect('alice');
+      const bob = await session.connect('bob');
+      const key = session.sessionKey('followup');
+      const a = await send(session, alice, key, `first ${marker('hold')}`);
+      await session.sleep(500);
+      const text = 'second, while busy';
+      const b = await send(session, bob, key, text);
+      expectRule(b.status === 'queued', 'QUEUE-4', 'a message to a busy session (followup) is answered queued', `answered ${b.status}`);
+      const ends = await waitAllEnded(session, [a, b], 60_000, 'QUEUE-4');
+      const endA = endOf(ends, a);
+      const endB = endOf(ends, b);
+      expectRule(endB.kind === 'ran' && endB.runId === b.runId && endB.state === 'final', 'QUEUE-4', `bob's wait ends with the final of its own runId ${b.runId}`, describeEnd(endB));
+      expectRule(endB.at >= endA.at, 'QUEUE-4',
+        `no terminal frame for ${b.runId} before the run ahead ended (${endA.at}): its answer comes from its own later run (DEP-3)`,
+        `a ${endB.state} for ${b.runId} at ${endB.at} (text ${JSON.stringify(endB.text.slice(0, 40))})`);
+      expectRule(endB.text !== '', 'QUEUE-4', 'the followup\'s final carries its answer', 'an empty final');
+      const log = await modelLog(session);
+      expectRule(log.some((r) => r.lastUserMessage === text), 'QUEUE-4', `the model is asked ${JSON.stringify(text)} in a run of its own`, 'no such request');
+    },
+  },
+  {
+    id: 'queue.steer-backlog.both',
+    title: 'steer-backlog: the message is injected into the streaming run and also kept as a followup',
+    rules: ['QUEUE-5'],
+    level: 'MUST',
+    requires: GATEWAY,
+    procedure: 'Config mode steer-backlog. While a run streams, send a message: answered queued; the model sees it injected into the running conversation, and later as its own run; its sender hears its own final.',
+    async run(ctx) {
+      const { session } = await openGateway(ctx, { messages: { queue: { mode: 'steer-backlog' } } }, needQueue({ mode: 'steer-backlog' }));
+      await script(session, [on('stream', stream(10_000, 40))]);
+      const alice = await session.connect('alice');
+      const key = session.sessionKey('backlog');
+      const a = await send(session, alice, key, `write it ${marker('stream')}`);
+      expectRule((await waitChat(session, alice, a.runId, ['delta'], 10_000)) !== null, 'QUEUE-5', 'the run streams', heard(alice));
+      await session.sleep(500);
+      const text = 'and the docs [backlog]';
+      const b = await send(session, alice, key, text);
+      expectRule(b.status === 'queued', 'QUEUE-5', 'answered queued (handled as followup after the injection)', `answered ${b.status}`);
+      const ends = await waitAllEnded(session, [a, b], 60_000, 'QUEUE-5');
+      const endB = endOf(ends, b);
+      expectRule(endB.kind === 'ran' && endB.runId === b.runId, 'QUEUE-5', `its followup runs under its told runId ${b.runId}`, describeEnd(endB));
+      const log = await modelLog(session);
+      const first = log.find((r) => r.lastUserMessage.includes(marker('stream')));
+      const withText = log.filter((r) => r.lastUserMessage === text);
+      expectRule(first !== undefined && withText.some((r) => r.messageCount > first.messageCount), 'QUEUE-5', 'the running conversation gets the message injected (a longer request ending with it)',
+        () => `requests with it: ${withText.map((r) => r.messageCount).join(', ')} messages; first request ${first?.messageCount}`);
+      expectRule(withText.some((r) => r.messageCount === first!.messageCount), 'QUEUE-5', 'and it runs again as its own turn (a fresh conversation ending with it)',
+        () => `requests with it: ${withText.map((r) => r.messageCount).join(', ')} messages`);
+    },
+  },
+  {
+    id: 'queue.interrupt.aborts-and-clears',
+    title: 'interrupt: the running run is aborted, waiting messages are told QUEUE_INTERRUPTED, the newcomer runs',
+    rules: ['QUEUE-6', 'QUEUE-17', 'QUEUE-21', 'QUEUE-1'],
+    level: 'MUST',
+    requires: GATEWAY,
+    procedure:
+      'Config mode followup, byChannel {urgent: interrupt}. A run thinks, a followup waits, then a message on channel urgent: ' +
+      'the run ends aborted at once, the waiting sender gets chat aborted (QUEUE_INTERRUPTED, exact text), the urgent message runs to a final.',
+    async run(ctx) {
+      const { session } = await openGateway(ctx, { messages: { queue: { mode: 'followup', byChannel: { urgent: 'interrupt' } } } },
+        needQueue({ mode: 'followup', byChannel: { urgent: 'interrupt' } }));
+      await script(session, [on('hold', hold(30_000))]);
+      const alice = await session.connect('alice');
+      const bob = await session.connect('bob');
+      const carol = await session.connect('carol');
+      const key = session.sessionKey('interrupt');
+      const a = await send(session, alice, key, `long job ${marker('hold')}`);
+      await session.sleep(300);
+      const b = await send(session, bob, key, 'waiting behind');
+      await session.sleep(300);
+      const cAt = nowOf(session);
+      const c = await send(session, carol, key, 'stop, do this instead', { channel: 'urgent' });
+      expectRule(c.status === 'started' || c.status === 'queued', 'QUEUE-6', 'the interrupting message is accepted (started or queued)', `answered ${c.status}`);
+      const ends = await waitAllEnded(session, [a, b, c], 60_000, 'QUEUE-6');
+      const endA = endOf(ends, a);
+      expectRule(endA.kind === 'ran' && endA.state === 'aborted', 'QUEUE-6', `the running run ${a.runId} ends aborted`, describeEnd(endA));
+      expectRule(endA.at - cAt <= abortBound(ctx, session), 'QUEUE-6', `at once (within ${ABORT_GRACE_MS} ms of the interrupt at ${cAt})`,
+        () => `${endA.at - cAt} ms later; alice heard ${heard(alice, cAt - 1, 8)}`);
+      expectRefused(b, 'QUEUE-17', 'aborted', 'QUEUE_INTERRUPTED', `interrupted by a newer message in session ${key}`);
+      const endC = endOf(ends, c);
+      expectRule(endC.kind === 'ran' && endC.runId === c.runId && endC.state === 'final', 'QUEUE-6', `the interrupting message runs under ${c.runId} to a final`, describeEnd(endC));
+      expectRule(endC.at >= endA.at, 'QUEUE-6', 'it runs once the aborted run has settled', `final at ${endC.at}, abort at ${endA.at}`);
+    },
+  },
+  {
+    id: 'queue.collect.merge',
+    title: 'collect: messages sent while busy are buffered and merged into one run with the exact collect prompt',
+    rules: ['QUEUE-7', 'QUEUE-9', 'WS-17'],
+    level: 'MUST',
+    requires: GATEWAY,
+    procedure:
+      'Config mode collect. While a run thinks, send "a" then "b c": both answered queued; the model gets exactly the collect prompt of QUEUE-9; ' +
+      'both senders hear status merged with the same carriedBy (not their own runIds), then its final. Later a single buffered message runs as itself.',
+    async run(ctx) {
+      const { session } = await openGateway(ctx, { messages: { queue: { mode: 'collect' } } }, needQueue({ mode: 'collect' }));
+      await script(session, [on('hold', hold(6_000))]);
+      const alice = await session.connect('alice');
+      const bob = await session.connect('bob');
+      const key = session.sessionKey('collect');
+      const a = await send(session, alice, key, `first ${marker('hold')}`);
+      await session.sleep(300);
+      const b = await send(session, alice, key, 'a');
+      await session.sleep(100);
+      const c = await send(session, bob, key, 'b c');
+      for (const s of [b, c]) expectRule(s.status === 'queued', 'QUEUE-7', `a message to a busy session (collect) is answered queued (${s.text})`, `answered ${s.status}`);
+      const ends = await waitAllEnded(session, [a, b, c], 60_000, 'QUEUE-9');
+      const endB = endOf(ends, b);
+      const endC = endOf(ends, c);
+      for (const [s, end] of [[b, endB], [c, endC]] as const) {
+        expectRule(end.kind === 'carried' && end.status === 'merged', 'WS-17', `${s.runId} hears status merged (carriedBy the collect run), then its terminal frame`, describeEnd(end));
+      }
+      expectRule(endB.runId === endC.runId && endB.runId !== b.runId && endB.runId !== c.runId, 'QUEUE-9',
+        'both ride on one collect run with a new runId', `${endB.runId} / ${endC.runId}`);
+      const log = await modelLog(session);
+      const expected = collectPrompt(['a', 'b c']);
+      expectRule(log.some((r) => r.lastUserMessage === expected), 'QUEUE-9', `the model gets exactly ${JSON.stringify(expected)}`,
+        () => `last user messages: ${log.map((r) => JSON.stringify(r.lastUserMessage)).join(', ')}`);
+      expectRule(!log.some((r) => r.lastUserMessage === 'a' || r.lastUserMessage === 'b c'), 'QUEUE-7', 'the buffered messages do not run on their own', 'a request with one of them alone');
+      // A group of one runs as itself.
+      const a2 = await send(session, alice, key, `again ${marker('hold')}`);
+      await session.sleep(300);
+      const d = await send(session, bob, key, 'only one [single]');
+      const ends2 = await waitAllEnded(session, [a2, d], 60_000, 'QUEUE-9');
+      const endD = endOf(ends2, d);
+      expectRule(endD.kind === 'ran' && endD.runId === d.runId, 'QUEUE-9', `a group of one message runs as itself, under ${d.runId}`, describeEnd(endD));
+      const log2 = await modelLog(session);
+      expectRule(log2.some((r) => r.lastUserMessage === d.text), 'QUEUE-9', `with its own text ${JSON.stringify(d.text)}`, 'no such request');
+    },
+  },
+  {
+    id: 'queue.collect.debounce',
+    title: 'collect drains at max(last run settled, last buffering + debounceMs)',
+    rules: ['QUEUE-8'],
+    level: 'MUST',
+    requires: GATEWAY,
+    procedure:
+      'Config mode collect, debounceMs 4000 (or the gateway\'s D). (1) A short run (0.4 u, u = max(D, 4000)) ends; two messages buffered during it, the second at 0.2 u: the merge starts at max(run end, second + D). ' +
+      '(2) A long run outlasts the quiet window: the merge starts when it ends.',
+    async run(ctx) {
+      const { session } = await openGateway(ctx, { messages: { queue: { mode: 'collect', debounceMs: 4_000 } } }, needQueue({ mode: 'collect' }));
+      const debounce = requireConfig(session, 'messages.queue.debounceMs').messages.queue.debounceMs;
+      const u = Math.max(debounce, 4_000);
+      await script(session, [on('short', turn({ ttftMs: Math.round(0.3 * u), streamMs: Math.round(0.1 * u), tokens: 3 })), on('hold', hold(Math.max(4_000, debounce * 3)))]);
+      const alice = await session.connect('alice');
+      const key = session.sessionKey('debounce1');
+      const a = await send(session, alice, key, `quick ${marker('short')}`);
+      await session.sleep(Math.round(0.05 * u));
+      const b = await send(session, alice, key, 'one');
+      await session.sleep(Math.round(0.15 * u));
+      const c = await send(session, alice, key, 'two');
+      if (b.status !== 'queued' || c.status !== 'queued') throw new Error(`setup: the messages did not arrive while the run was busy (answered ${b.status}, ${c.status})`);
+      const ends = await waitAllEnded(session, [a, b, c], 60_000, 'QUEUE-8');
+      const endA = endOf(ends, a);
+      const mergedAt = (s: Sent): number | null => chats(s.client, s.runId).find((e) => e.payload.state === 'status' && e.payload.status === 'merged')?.at ?? null;
+      const m1 = mergedAt(c);
+      expectRule(m1 !== null, 'QUEUE-8', 'the two buffered messages are merged (status merged)', heard(alice));
+      const due1 = Math.max(endA.at, c.at + debounce);
+      const tol = slack(ctx, session, debounce);
+      expectRule(Math.abs(m1 - due1) <= tol, 'QUEUE-8',
+        `the merge starts at max(run end ${endA.at}, last buffering ${c.at} + ${debounce}) = ${due1}${tol > 0 ? ` ±${Math.round(tol)}` : ''}`, `at ${m1}`);
+      // (2) the run outlasts the quiet window.
+      const key2 = session.sessionKey('debounce2');
+      const a2 = await send(session, alice, key2, `long ${marker('hold')}`);
+      await session.sleep(100);
+      const b2 = await send(session, alice, key2, 'three');
+      await session.sleep(100);
+      const c2 = await send(session, alice, key2, 'four');
+      const ends2 = await waitAllEnded(session, [a2, b2, c2], 120_000, 'QUEUE-8');
+      const endA2 = endOf(ends2, a2);
+      const m2 = mergedAt(c2);
+      expectRule(m2 !== null, 'QUEUE-8', 'the two buffered messages are merged', heard(alice));
+      const due2 = Math.max(endA2.at, c2.at + debounce);
+      expectRule(Math.abs(m2 - due2) <= tol, 'QUEUE-8', `the merge starts when the run ends: max(${endA2.at}, ${c2.at + debounce}) = ${due2}`, `at ${m2}`);
+    },
+  },
+  {
+    id: 'queue.collect.routes',
+    title: 'collect drains one run per route, in order of first arrival',
+    rules: ['QUEUE-10'],
+    level: 'MUST',
+    requires: GATEWAY,
+    procedure: 'Config mode collect. While a run thinks: r1-first (route r1), r2-only (route r2), r1-second (route r1). The model gets the r1 merge first, then r2-only alone.',
+    async run(ctx) {
+      const { session } = await openGateway(ctx, { messages: { queue: { mode: 'collect' } } }, needQueue({ mode: 'collect' }));
+      await script(session, [on('hold', hold(6_000))]);
+      const alice = await session.connect('alice');
+      const key = session.sessionKey('routes');
+      const a = await send(session, alice, key, `first ${marker('hold')}`);
+      await session.sleep(100);
+      const b = await send(session, alice, key, 'r1-first', { route: 'r1' });
+      const c = await send(session, alice, key, 'r2-only', { route: 'r2' });
+      const d = await send(session, alice, key, 'r1-second', { route: 'r1' });
+      const ends = await waitAllEnded(session, [a, b, c, d], 60_000, 'QUEUE-10');
+      const endB = endOf(ends, b);
+      const endD = endOf(ends, d);
+      const endC = endOf(ends, c);
+      expectRule(endB.kind === 'carried' && endD.kind === 'carried' && endB.runId === endD.runId, 'QUEUE-10', 'the two r1 messages are merged into one run',
+        `${describeEnd(endB)} / ${describeEnd(endD)}`);
+      expectRule(endC.kind === 'ran' && endC.runId === c.runId, 'QUEUE-10', 'the lone r2 message runs as itself', describeEnd(endC));
+      const log = await modelLog(session);
+      const i1 = log.findIndex((r) => r.lastUserMessage === collectPrompt(['r1-first', 'r1-second']));
+      const i2 = log.findIndex((r) => r.lastUserMessage === 'r2-only');
+      expectRule(i1 >= 0 && i2 >= 0 && i1 < i2, 'QUEUE-10', 'the r1 group (first arrival) reaches the model before r2',
+        () => `request order: ${log.map((r) => JSON.stringify(r.lastUserMessage.slice(-20))).join(', ')}`);
+    },
+  },
+  {
+    id: 'queue.cap.drop-new',
+    title: 'drop new: at the cap the newcomer is refused with QUEUE_FULL, and its sender hears it',
+    rules: ['QUEUE-12', 'QUEUE-13', 'QUEUE-21', 'WS-13'],
+    level: 'MUST',
+    requires: GATEWAY,
+    procedure:
+      'Config followup, cap 2, drop new, byChannel {c: collect}. While a run thinks, two followups wait; a third is answered rejected QUEUE_FULL and gets a chat error with the exact text. ' +
+      'The same with two buffered collect messages. Everything accepted still runs.',
+    async run(ctx) {
+      const { session } = await openGateway(ctx, { messages: { queue: { mode: 'followup', cap: 2, drop: 'new', byChannel: { c: 'collect' } } } },
+        needQueue({ mode: 'followup', cap: 2, drop: 'new', byChannel: { c: 'collect' } }));
+      await script(session, [on('hold', hold(6_000))]);
+      const alice = await session.connect('alice');
+      const bob = await session.connect('bob');
+      const all: Sent[] = [];
+      for (const [label, channel] of [['followup', undefined], ['collect', 'c']] as const) {
+        const key = session.sessionKey(`dropnew-${label}`);
+        const opts = channel === undefined ? {} : { channel };
+        all.push(await send(session, alice, key, `first ${marker('hold')}`));
+        await session.sleep(200);
+        const b = await send(session, alice, key, `${label} b`, opts);
+        const c = await send(session, alice, key, `${label} c`, opts);
+        const d = await send(session, bob, key, `${label} d`, opts);
+        expectRule(b.status === 'queued' && c.status === 'queued', 'QUEUE-12', `below the cap (${label}) messages are queued`, `${b.status}, ${c.status}`);
+        expectRule(d.status === 'rejected' && d.code === 'QUEUE_FULL', 'QUEUE-13', `at the cap (${label}) chat.send answers rejected with code QUEUE_FULL`, `${d.status} ${String(d.code)}`);
+        await session.sleep(0);
+        await waitUntil(session, () => refusalOf(d), 1_000);
+        expectRefused(d, 'QUEUE-13', 'error', 'QUEUE_FULL', `session ${key} queue is full (cap 2): message refused`);
+        all.push(b, c);
+      }
+      await waitAllEnded(session, all, 60_000, 'QUEUE-13');
+    },
+  },
+  {
+    id: 'queue.cap.drop-old',
+    title: 'drop old: at the cap the oldest waiting message leaves with QUEUE_DROPPED, and its sender hears it',
+    rules: ['QUEUE-12', 'QUEUE-14', 'QUEUE-21', 'DEP-5'],
+    level: 'MUST',
+    requires: GATEWAY,
+    procedure:
+      'Config followup, cap 2, drop old, byChannel {c: collect}. While a run thinks, b and c wait; d is queued and b is dropped: b\'s sender gets chat error QUEUE_DROPPED with the exact text; c and d run. ' +
+      'The same with collect: b leaves the buffer, c and d are merged.',
+    async run(ctx) {
+      const { session } = await openGateway(ctx, { messages: { queue: { mode: 'followup', cap: 2, drop: 'old', byChannel: { c: 'collect' } } } },
+        needQueue({ mode: 'followup', cap: 2, drop: 'old', byChannel: { c: 'collect' } }));
+      await script(session, [on('hold', hold(6_000))]);
+      const alice = await session.connect('alice');
+      const bob = await session.connect('bob');
+      for (const [label, channel] of [['followup', undefined], ['collect', 'c']] as const) {
+        const key = session.sessionKey(`dropold-${label}`);
+        const opts = channel === undefined ? {} : { channel };
+        const a = await send(session, alice, key, `first ${marker('hold')}`);
+        await session.sleep(200);
+        const b = await send(session, bob, key, `${label} b`, opts);
+        const c = await send(session, alice, key, `${label} c`, opts);
+        const d = await send(session, alice, key, `${label} d`, opts);
+        expectRule(d.status === 'queued', 'QUEUE-14', `under drop old (${label}) the newcomer is accepted (queued)`, `${d.status} ${String(d.code)}`);
+        const ends = await waitAllEnded(session, [a, b, c, d], 60_000, 'QUEUE-14');
+        expectRefused(b, 'QUEUE-14', 'error', 'QUEUE_DROPPED', `session ${key} queue is full: message dropped (oldest first)`);
+        const endB = endOf(ends, b);
+        expectRule(endB.kind === 'refused', 'QUEUE-14', `the dropped message ${b.runId} does not run`, describeEnd(endB));
+        for (const s of [c, d]) {
+          const end = endOf(ends, s);
+          expectRule(end.state === 'final' && end.kind !== 'refused', 'QUEUE-14', `${s.text} still runs`, describeEnd(end));
+        }
+        const log = await modelLog(session);
+        expectRule(!log.some((r) => r.lastUserMessage.includes(`${label} b`)), 'QUEUE-14', `the dropped message never reaches the model`, 'a request carries it');
+      }
+    },
+  },
+  {
+    id: 'queue.cap.summarize',
+    title: 'drop summarize: dropped messages ride as exact gists on the next run; a stranded summary runs on its own',
+    rules: ['QUEUE-15', 'QUEUE-16', 'QUEUE-20', 'WS-17'],
+    level: 'MUST',
+    requires: GATEWAY,
+    procedure:
+      'Config followup, cap 1, drop summarize. While a run thinks, four messages arrive; each drops the one before (whitespace, blank, 170 characters). ' +
+      'The last one\'s run gets exactly "[Queue overflow] Dropped 3 message(s) due to cap.\\nSummary:\\n- ...\\n\\n<its text>" and the dropped senders hear status summarized, carriedBy it. ' +
+      'Then a gist whose carrier is aborted becomes a summary run of its own (prompt: the summary alone).',
+    async run(ctx) {
+      const { session } = await openGateway(ctx, { messages: { queue: { mode: 'followup', cap: 1, drop: 'summarize' } } },
+        needQueue({ mode: 'followup', cap: 1, drop: 'summarize' }));
+      const long = 'd'.repeat(170);
+      const lastText = 'the one that stays [carry]';
+      const expected = `[Queue overflow] Dropped 3 message(s) due to cap.\nSummary:\n- hello world\n- (empty message)\n- ${'d'.repeat(159)}…\n\n${lastText}`;
+      const standalone = '[Queue overflow] Dropped 1 message(s) due to cap.\nSummary:\n- lonely gist';
+      await script(session, [
+        on('hold', hold(6_000)),
+        { name: 'summary-exact', match: { marker: expected }, respond: turn({ ttftMs: 100, streamMs: 100, tokens: 3 }) },
+      ]);
+      const alice = await session.connect('alice');
+      const bob = await session.connect('bob');
+      const key = session.sessionKey('summarize');
+      const a = await send(session, alice, key, `first ${marker('hold')}`);
+      await session.sleep(200);
+      const b = await send(session, bob, key, '  hello \n\t world  ');
+      const c = await send(session, bob, key, '   ');
+      const d = await send(session, bob, key, long);
+      const e = await send(session, alice, key, lastText);
+      const ends = await waitAllEnded(session, [a, b, c, d, e], 60_000, 'QUEUE-16');
+      const endE = endOf(ends, e);
+      expectRule(endE.kind === 'ran' && endE.runId === e.runId, 'QUEUE-16', `the last message runs as ${e.runId}`, describeEnd(endE));
+      for (const s of [b, c, d]) {
+        const end = endOf(ends, s);
+        expectRule(end.kind === 'carried' && end.status === 'summarized' && end.runId === e.runId, 'QUEUE-16',
+          `${s.runId} hears status summarized (carriedBy ${e.runId}), then that run's terminal frame`, describeEnd(end));
+      }
+      const log = await modelLog(session);
+      const carrier = log.find((r) => r.rule === 'summary-exact') ?? log.find((r) => r.lastUserMessage.startsWith('[Queue overflow]')) ?? log.find((r) => r.lastUserMessage === lastText);
+      expectRule(carrier !== undefined, 'QUEUE-16', 'the carrying run reaches the model', 'no request with its text');
+      expectRule(carrier.rule === 'summary-exact', 'QUEUE-15', `its prompt is exactly ${JSON.stringify(expected)}`,
+        () => `it starts ${JSON.stringify(carrier.lastUserMessage)} (cut at 200)`);
+      // A summary whose carrier goes away runs on its own.
+      const key2 = session.sessionKey('summarize-alone');
+      const a2 = await send(session, alice, key2, `first ${marker('hold')}`);
+      await session.sleep(200);
+      const b2 = await send(session, bob, key2, 'lonely gist');
+      const c2 = await send(session, alice, key2, 'dropper');
+      const abort = await alice.request('chat.abort', { sessionKey: key2, runId: c2.runId });
+      expectRule(abort.ok, 'QUEUE-18', 'chat.abort answers ok', JSON.stringify(abort.error));
+      const ends2 = await waitAllEnded(session, [a2, b2], 60_000, 'QUEUE-16');
+      const endB2 = endOf(ends2, b2);
+      expectRule(endB2.kind === 'carried' && endB2.status === 'summarized' && endB2.state === 'final', 'QUEUE-16',
+        'with no run left to carry it, the gist rides on a summary run of its own (status summarized, then its final)', describeEnd(endB2));
+      const log2 = await modelLog(session);
+      expectRule(log2.some((r) => r.lastUserMessage === standalone), 'QUEUE-16', `the summary run's prompt is exactly ${JSON.stringify(standalone)}`,
+        () => log2.slice(-3).map((r) => JSON.stringify(r.lastUserMessage)).join(', '));
+    },
+  },
+  {
+    id: 'queue.abort.queued-and-running',
+    title: 'chat.abort removes a waiting message or aborts a running run, which settles at once and frees the lane',
+    rules: ['QUEUE-18', 'WS-18', 'QUEUE-21', 'LANE-12'],
+    level: 'MUST',
+    requires: GATEWAY,
+    procedure:
+      'Config followup, byChannel {c: collect}. Unknown runId -> {aborted: []}. Abort a queued followup (chat aborted LANE_ABORTED), abort the streaming run by runId ' +
+      '(it ends aborted with its text so far within 1000 ms and the next followup starts within 1000 ms), abort without runId (only the running run; the waiting one still runs), ' +
+      'abort a buffered collect message ("aborted while queued").',
+    async run(ctx) {
+      const { session } = await openGateway(ctx, { messages: { queue: { mode: 'followup', byChannel: { c: 'collect' } } } },
+        needQueue({ mode: 'followup', byChannel: { c: 'collect' } }));
+      await script(session, [on('stream', stream(40_000, 100)), on('hold', hold(5_000))]);
+      const alice = await session.connect('alice');
+      const bob = await session.connect('bob');
+      const key = session.sessionKey('abort');
+      const a = await send(session, alice, key, `long answer ${marker('stream')}`);
+      await session.sleep(200);
+      const b = await send(session, bob, key, 'to be aborted while queued');
+      const c = await send(session, bob, key, `next in line ${marker('hold')}`);
+      const d = await send(session, bob, key, 'waits through an abort-all');
+      const abortRes = async (params: Record<string, unknown>): Promise<string[]> => {
+        const res = await alice.request('chat.abort', params);
+        expectRule(res.ok, 'WS-18', `chat.abort ${JSON.stringify(params)} answers ok`, JSON.stringify(res.error));
+        const list = (res.payload as { aborted?: unknown } | null)?.aborted;
+        expectRule(Array.isArray(list) && list.every((x) => typeof x === 'string'), 'WS-18', 'chat.abort answers {aborted: [<runId>...]}', JSON.stringify(res.payload));
+        return list as string[];
+      };
+      const none = await abortRes({ sessionKey: key, runId: 'no-such-run' });
+      expectRule(none.length === 0, 'QUEUE-18', 'an unknown runId aborts nothing', JSON.stringify(none));
+      const ab = await abortRes({ sessionKey: key, runId: b.runId });
+      expectRule(ab.length === 1 && ab[0] === b.runId, 'QUEUE-18', `aborting the queued ${b.runId} answers {aborted: [${b.runId}]}`, JSON.stringify(ab));
+      await waitUntil(session, () => refusalOf(b), 1_000);
+      expectRefused(b, 'QUEUE-18', 'aborted', 'LANE_ABORTED', null);
+      expectRule((await waitChat(session, alice, a.runId, ['delta'], 10_000)) !== null, 'QUEUE-18', 'the first run streams', heard(alice));
+      await session.sleep(1_000);
+      const abortAt = nowOf(session);
+      const aa = await abortRes({ sessionKey: key, runId: a.runId });
+      expectRule(aa.length === 1 && aa[0] === a.runId, 'QUEUE-18', `aborting the running ${a.runId} answers {aborted: [${a.runId}]}`, JSON.stringify(aa));
+      const grace = abortBound(ctx, session);
+      const endFrame = await waitUntil(session, () => terminals(alice, a.runId)[0] ?? null, grace);
+      expectRule(endFrame !== null && endFrame.at - abortAt <= grace, 'LANE-12',
+        `the aborted run settles within ${ABORT_GRACE_MS} ms (a terminal frame for ${a.runId})`, () => (endFrame === null ? `nothing within ${grace} ms: ${heard(alice, abortAt)}` : `at +${endFrame.at - abortAt} ms`));
+      expectRule(endFrame.payload.state === 'aborted', 'QUEUE-18', `the running run ends with a chat aborted frame`, `state ${endFrame.payload.state}`);
+      const started = await waitUntil(session, async () => (await modelLog(session)).some((r) => r.lastUserMessage === c.text), grace);
+      expectRule(started !== null, 'LANE-12', `the session lane is free again: the next followup (${c.runId}) starts within ${ABORT_GRACE_MS} ms of the abort`,
+        `no model request for it within ${grace} ms`);
+      // Abort without runId: only the running run.
+      await session.sleep(500);
+      const all = await abortRes({ sessionKey: key });
+      expectRule(all.length === 1 && all[0] === c.runId, 'QUEUE-18', `without a runId, the running run (${c.runId}) is aborted, the waiting ${d.runId} stays`, JSON.stringify(all));
+      const ends = await waitAllEnded(session, [c, d], 60_000, 'QUEUE-18');
+      expectRule(endOf(ends, c).state === 'aborted', 'QUEUE-18', `${c.runId} ends aborted`, describeEnd(endOf(ends, c)));
+      const endD = endOf(ends, d);
+      expectRule(endD.kind === 'ran' && endD.state === 'final', 'QUEUE-18', `the waiting ${d.runId} still runs`, describeEnd(endD));
+      // A buffered (collect) message.
+      const key2 = session.sessionKey('abort-buffered');
+      const a2 = await send(session, alice, key2, `first ${marker('hold')}`);
+      await session.sleep(200);
+      const b2 = await send(session, bob, key2, 'buffered then aborted', { channel: 'c' });
+      const ab2 = await abortRes({ sessionKey: key2, runId: b2.runId });
+      expectRule(ab2.length === 1 && ab2[0] === b2.runId, 'QUEUE-18', 'aborting a buffered message answers its runId', JSON.stringify(ab2));
+      await waitUntil(session, () => refusalOf(b2), 1_000);
+      expectRefused(b2, 'QUEUE-18', 'aborted', 'LANE_ABORTED', 'aborted while queued');
+      await waitAllEnded(session, [a2], 60_000, 'QUEUE-18');
+    },
+  },
+  {
+    id: 'queue.nothing-lost.burst',
+    title: 'A burst with drops and aborts: every accepted message settles exactly once and its sender hears it',
+    rules: ['QUEUE-20', 'QUEUE-21', 'WS-13', 'WS-17'],
+    level: 'MUST',
+    requires: GATEWAY,
+    procedure:
+      'Any queue mode (in-process: collect, cap 3, summarize). Three clients send 24 messages to two sessions at seeded random times over 12 s (some runs think for seconds), ' +
+      'and abort three of them. Every accepted message ends exactly once for its sender (own terminal frame, status then carrier terminal, or error/aborted with a code); ' +
+      'every refusal carries a code and a chat error frame.',
+    async run(ctx) {
+      const { session } = await openGateway(ctx, { messages: { queue: { cap: 3 } } });
+      await script(session, [on('hold', hold(6_000)), on('stream', stream(1_500, 20))]);
+      const prng = new Prng(ctx.seed);
+      const clients = [await session.connect('alice'), await session.connect('bob'), await session.connect('carol')];
+      const keys = [session.sessionKey('burst-a'), session.sessionKey('burst-b')];
+      const sent: Sent[] = [];
+      const aborts = new Set([5, 11, 17]);
+      for (let i = 0; i < 24; i++) {
+        await session.sleep(prng.int(50, 900));
+        const client = clients[prng.int(0, clients.length - 1)]!;
+        const key = keys[prng.int(0, keys.length - 1)]!;
+        const kind = prng.next();
+        const text = `msg ${i} ${kind < 0.3 ? marker('hold') : kind < 0.5 ? marker('stream') : ''}`.trim();
+        sent.push(await send(session, client, key, text));
+        if (aborts.has(i)) {
+          const victim = sent[prng.int(0, sent.length - 1)]!;
+          const res = await client.request('chat.abort', prng.next() < 0.7 ? { sessionKey: victim.sessionKey, runId: victim.runId } : { sessionKey: victim.sessionKey });
+          expectRule(res.ok, 'WS-18', 'chat.abort answers ok', JSON.stringify(res.error));
+        }
+      }
+      const ends = await waitAllEnded(session, sent, 300_000, 'QUEUE-20');
+      const runIds = new Set<string>();
+      for (const s of sent) {
+        if (s.status === 'rejected') {
+          expectRule(typeof s.code === 'string' && s.code !== '', 'QUEUE-20', `a rejected message (${s.runId}) carries a code`, JSON.stringify(s.response.payload));
+          await waitUntil(session, () => refusalOf(s), 1_000);
+          expectRefused(s, 'QUEUE-21', 'error', s.code!, null);
+          continue;
+        }
+        expectRule(!runIds.has(s.runId), 'WS-13', 'runIds are unique among live runs', `${s.runId} told twice`);
+        runIds.add(s.runId);
+        const own = chats(s.client, s.runId).filter((e) => isTerminal(e.payload.state));
+        const carried = chats(s.client, s.runId).filter((e) => e.payload.state === 'status');
+        expectRule(own.length <= 1, 'QUEUE-20', `${s.runId} settles once: at most one terminal frame for it`, `${own.length}: ${heard(s.client)}`);
+        expectRule(!(own.length === 1 && carried.length > 0), 'QUEUE-20', `${s.runId} settles once: not both carried and ended on its own`, heard(s.client));
+        for (const st of carried) {
+          expectRule(['merged', 'steered', 'summarized'].includes(st.payload.status ?? ''), 'WS-17', 'a status frame says merged, steered or summarized', String(st.payload.status));
+        }
+        const end = ends.get(s)!;
+        if (end.kind === 'refused' || (end.kind === 'ran' && (end.state === 'error' || end.state === 'aborted') && end.errorCode !== null)) {
+          expectRule(end.errorCode !== null && end.errorCode !== '', 'QUEUE-20', `a refused message (${s.runId}) carries a code the sender sees`, describeEnd(end));
+        }
+      }
+      ctx.note(`${sent.length} messages: ${sent.filter((s) => s.status === 'rejected').length} rejected at the door, ${[...ends.values()].filter((e) => e.kind === 'carried').length} carried, ${[...ends.values()].filter((e) => e.kind === 'refused').length} refused later`);
+    },
+  },
+  {
+    id: 'queue.idempotency.repeat',
+    title: 'A repeated (sessionKey, idempotencyKey) is not accepted again: same runId, in_flight (or the same rejection)',
+    rules: ['WS-14', 'WS-13'],
+    level: 'MUST',
+    requires: GATEWAY,
+    procedure:
+      'Send a message; resend it with the same key while it runs and 4 min 50 s after it ended: same runId, status in_flight, one model request, one terminal frame. ' +
+      'The same key in another session is a new message. (Config followup, cap 1, drop new:) a refused message resent is refused again with the same code.',
+    async run(ctx) {
+      const { session, config } = await openGateway(ctx, { messages: { queue: { mode: 'followup', cap: 1, drop: 'new' } } });
+      await script(session, [on('hold', hold(6_000))]);
+      const alice = await session.connect('alice');
+      const key = session.sessionKey('idem');
+      const text = `once only ${marker('hold')}`;
+      const a = await send(session, alice, key, text, { idempotencyKey: 'idem-1' });
+      const again = await send(session, alice, key, text, { idempotencyKey: 'idem-1' });
+      expectRule(again.runId === a.runId && again.status === 'in_flight', 'WS-14', `a repeat answers the first runId ${a.runId} with status in_flight`, `${again.runId} ${again.status}`);
+      const other = await send(session, alice, session.sessionKey('idem-other'), 'same key, other session', { idempotencyKey: 'idem-1' });
+      expectRule(other.runId !== a.runId && other.status !== 'in_flight', 'WS-14', 'the same key in another session is a new message', `${other.runId} ${other.status}`);
+      await waitAllEnded(session, [a, other], 60_000, 'WS-14');
+      await session.sleep(290_000);
+      const late = await send(session, alice, key, text, { idempotencyKey: 'idem-1' });
+      expectRule(late.runId === a.runId && late.status === 'in_flight', 'WS-14', 'a key is remembered for 5 minutes after its message settled (4 min 50 s later: same runId, in_flight)', `${late.runId} ${late.status}`);
+      await session.sleep(3_000);
+      const log = await modelLog(session);
+      expectRule(log.filter((r) => r.lastUserMessage === text).length === 1, 'WS-14', 'the message ran once (one model request)', `${log.filter((r) => r.lastUserMessage === text).length} requests`);
+      expectRule(terminals(alice, a.runId).length === 1, 'WS-14', 'one terminal frame for the runId', `${terminals(alice, a.runId).length}`);
+      const q = config?.messages.queue;
+      if (q === undefined || q.drop !== 'new') {
+        ctx.note('the rejected-resend part needs messages.queue.drop new (and a known cap): skipped');
+        return;
+      }
+      const k2 = session.sessionKey('idem-full');
+      const first = await send(session, alice, k2, `busy ${marker('hold')}`);
+      const fillers: Sent[] = [];
+      for (let i = 0; i < q.cap; i++) fillers.push(await send(session, alice, k2, `filler ${i}`));
+      const refused = await send(session, alice, k2, 'refused', { idempotencyKey: 'idem-refused' });
+      expectRule(refused.status === 'rejected', 'QUEUE-13', 'at the cap with drop new the message is rejected', refused.status);
+      const resent = await send(session, alice, k2, 'refused', { idempotencyKey: 'idem-refused' });
+      expectRule(resent.runId === refused.runId && resent.status === 'rejected' && resent.code === refused.code, 'WS-14',
+        `a refused message resent answers rejected with the same runId and code ${String(refused.code)}`, `${resent.runId} ${resent.status} ${String(resent.code)}`);
+      await waitAllEnded(session, [first, ...fillers], 60_000, 'WS-14');
+    },
+  },
+  {
+    id: 'queue.history.partial',
+    title: 'chat.history lists the transcript and the partial output of the running run (or of the nested run it awaits)',
+    rules: ['WS-19'],
+    level: 'MUST',
+    requires: GATEWAY,
+    procedure:
+      'While a run streams: history has the user entry (told runId) and partial {runId, text, elapsedMs} with at least the text sent as deltas; after it ended: user then assistant entries, partial null, limit 1 keeps the last. ' +
+      'While a run awaits a streaming nested run (sessions_send): partial is the nested run\'s output.',
+    async run(ctx) {
+      const { session } = await openGateway(ctx, {});
+      const nestedKey = `agent:helper:${session.sessionKey('nested')}`;
+      await script(session, [
+        on('stream', stream(6_000, 40)),
+        { name: 'parent-done', match: { marker: marker('nest'), afterToolResult: true }, respond: turn({ ttftMs: 100, streamMs: 100, tokens: 3 }) },
+        on('nest', { ttftMs: 200, toolCalls: [{ name: 'sessions_send', arguments: JSON.stringify({ targetSessionKey: nestedKey, message: `work ${marker('nested-work')}` }) }] }),
+        on('nested-work', stream(6_000, 40)),
+      ]);
+      const alice = await session.connect('alice');
+      const key = session.sessionKey('history');
+      const a = await send(session, alice, key, `tell a story ${marker('stream')}`);
+      const startedAt = a.at;
+      expectRule((await waitChat(session, alice, a.runId, ['delta'], 10_000)) !== null, 'WS-19', 'the run streams', heard(alice));
+      await session.sleep(2_000);
+      const history = async (params: Record<string, unknown>) => {
+        const res = await alice.request('chat.history', params);
+        expectRule(res.ok, 'WS-19', `chat.history ${JSON.stringify(params)} answers ok`, JSON.stringify(res.error));
+        return res.payload as { sessionKey: string; messages: { role: string; runId: string; text: string }[]; partial: { runId: string; text: string; elapsedMs: number } | null };
+      };
+      const at = nowOf(session);
+      const h1 = await history({ sessionKey: key });
+      expectRule(h1.sessionKey === key && Array.isArray(h1.messages), 'WS-19', 'answers {sessionKey, messages, partial}', JSON.stringify(h1).slice(0, 200));
+      expectRule(h1.messages.some((m) => m.role === 'user' && m.runId === a.runId && m.text === a.text), 'WS-19', `the user message is listed on acceptance with its runId ${a.runId}`, JSON.stringify(h1.messages));
+      const sentText = chats(alice, a.runId).filter((e) => e.payload.state === 'delta').map((e) => e.payload.deltaText ?? '').join('');
+      expectRule(h1.partial !== null && h1.partial.runId === a.runId, 'WS-19', `partial is the running run ${a.runId}`, JSON.stringify(h1.partial));
+      expectRule(h1.partial.text.startsWith(sentText) && h1.partial.text.length >= sentText.length && sentText !== '', 'WS-19',
+        'partial.text is the output so far: what was sent as deltas and any text not yet sent', `partial ${JSON.stringify(h1.partial.text)} vs deltas ${JSON.stringify(sentText)}`);
+      const tol = slack(ctx, session, 2_000);
+      expectRule(Math.abs(gatewayMs(session, h1.partial.elapsedMs) - (at - startedAt)) <= tol, 'WS-19', `partial.elapsedMs is the time since the run started (${at - startedAt})`, `${h1.partial.elapsedMs}`);
+      const h2 = await history({ sessionKey: key, runId: a.runId });
+      expectRule(h2.partial !== null && h2.partial.runId === a.runId, 'WS-19', 'with runId: the partial of that run', JSON.stringify(h2.partial));
+      const ends = await waitAllEnded(session, [a], 60_000, 'WS-19');
+      const h3 = await history({ sessionKey: key });
+      const roles = h3.messages.map((m) => `${m.role}:${m.runId}`);
+      expectRule(h3.partial === null, 'WS-19', 'partial is null when nothing runs', JSON.stringify(h3.partial));
+      expectRule(roles.join(',') === `user:${a.runId},assistant:${a.runId}`, 'WS-19', 'the transcript: the user message, then the answer when its run ended, oldest first', roles.join(','));
+      expectRule(h3.messages[1]!.text === ends.get(a)!.text, 'WS-19', 'the answer entry is the final text', JSON.stringify(h3.messages[1]!.text.slice(0, 80)));
+      const h4 = await history({ sessionKey: key, limit: 1 });
+      expectRule(h4.messages.length === 1 && h4.messages[0]!.role === 'assistant', 'WS-19', 'limit 1 keeps the last entry', JSON.stringify(h4.messages.map((m) => m.role)));
+      // Nested.
+      const key2 = session.sessionKey('history-nested');
+      const p = await send(session, alice, key2, `ask the helper ${marker('nest')}`);
+      let lastPartial: unknown = null;
+      const nestedStreaming = await waitUntil(session, async () => {
+        const h = await history({ sessionKey: key2, runId: p.runId });
+        lastPartial = h.partial;
+        return h.partial !== null && h.partial.runId !== p.runId && h.partial.text !== '' ? h : null;
+      }, 15_000, 500);
+      expectRule(nestedStreaming !== null, 'WS-19', `while ${p.runId} awaits a streaming nested run, partial is the nested run's output so far (another runId, non-empty text)`,
+        () => `partial ${JSON.stringify(lastPartial)}`);
+      await waitAllEnded(session, [p], 60_000, 'WS-19');
+    },
+  },
+  {
+    id: 'queue.chat-events.stream',
+    title: "A run's chat frames: seq from 1, deltas at most every 150 ms, one terminal frame to every subscriber",
+    rules: ['WS-15', 'WS-16'],
+    level: 'MUST',
+    requires: GATEWAY,
+    procedure:
+      'A second client subscribes (sessions.subscribe); the first sends a message whose answer streams 40 words over 2 s. For both clients: seq 1..n without gaps, ' +
+      'deltas then exactly one final; deltas at least 150 ms apart; their texts add up to the final text; each delta\'s message is the text so far.',
+    async run(ctx) {
+      const { session } = await openGateway(ctx, {});
+      const answer = Array.from({ length: 40 }, (_, i) => `word${i}`).join(' ');
+      await script(session, [on('stream', turn({ ttftMs: 300, streamMs: 2_000, text: answer }))]);
+      const alice = await session.connect('alice');
+      const bob = await session.connect('bob');
+      const key = session.sessionKey('events');
+      const sub = await bob.request('sessions.subscribe', { sessionKey: key });
+      expectRule(sub.ok, 'WS-11', 'sessions.subscribe answers ok', JSON.stringify(sub.error));
+      const a = await send(session, alice, key, `stream please ${marker('stream')}`);
+      await waitAllEnded(session, [a], 30_000, 'WS-15');
+      await waitUntil(session, () => terminals(bob, a.runId).length > 0, 1_000);
+      // The throttle runs on the gateway's clock: 150 of its ms.
+      const throttle = gatewayMs(session, DELTA_THROTTLE_MS);
+      const tol = slack(ctx, session, throttle);
+      for (const client of [alice, bob]) {
+        const frames = chats(client, a.runId).filter((e) => e.payload.seq !== 0);
+        expectRule(frames.length >= 2, 'WS-15', `${client.name} gets the run's frames`, heard(client));
+        frames.forEach((e, i) => {
+          expectRule(e.payload.seq === i + 1, 'WS-15', `${client.name}: seq numbers the run's stream from 1 without gaps`, `frame ${i + 1} has seq ${e.payload.seq}`);
+          expectRule(e.payload.sessionKey === key && e.payload.runId === a.runId, 'WS-15', 'chat payload names runId and sessionKey', JSON.stringify(e.payload).slice(0, 120));
+        });
+        const terminal = frames.filter((e) => isTerminal(e.payload.state));
+        expectRule(terminal.length === 1 && frames.at(-1) === terminal[0], 'WS-15', `${client.name}: exactly one terminal frame, the last one`, frames.map((e) => e.payload.state).join(','));
+        expectRule(terminal[0]!.payload.state === 'final', 'WS-15', 'the run ends final', terminal[0]!.payload.state);
+        const deltas = frames.filter((e) => e.payload.state === 'delta');
+        let text = '';
+        for (let i = 0; i < deltas.length; i++) {
+          const d = deltas[i]!;
+          text += d.payload.deltaText ?? '';
+          const so = (d.payload.message?.content ?? []).map((c) => c.text).join('');
+          expectRule(so === text, 'WS-15', `${client.name}: a delta's message is the accumulated answer`, `${JSON.stringify(so.slice(-40))} vs ${JSON.stringify(text.slice(-40))}`);
+          if (i > 0) {
+            const gap = d.at - deltas[i - 1]!.at;
+            expectRule(gap >= throttle - tol, 'WS-16', `${client.name}: at most one delta per ${DELTA_THROTTLE_MS} ms`, `deltas ${gap} ms apart (at ${deltas[i - 1]!.at} and ${d.at})`);
+          }
+        }
+        const finalText = (terminal[0]!.payload.message?.content ?? []).map((c) => c.text).join('');
+        expectRule(finalText === answer, 'WS-15', `${client.name}: the final frame's message is the full answer`, `${JSON.stringify(finalText.slice(-60))} (${finalText.length} chars, expected ${answer.length})`);
+        expectRule(text !== '' && finalText.startsWith(text), 'WS-16', `${client.name}: the deltas are the answer's text in order (text produced between deltas is coalesced, none lost or reordered)`,
+          `deltas ${JSON.stringify(text.slice(-40))} final ${JSON.stringify(finalText.slice(-40))}`);
+        if (finalText !== text) ctx.note(`${client.name}: the last ${finalText.length - text.length} characters came only with the final frame (not as a delta)`);
+      }
+    },
+  },
+];
+
