@@ -115,6 +115,10 @@ export class LaneScheduler implements TaskHost {
   private nextId = 1;
   private draining = false;
   private paused = false;
+  /** hooks.onLaneChange, or null: checked inline on hot paths. */
+  private readonly laneHook: NonNullable<SchedulerHooks['onLaneChange']> | null;
+  private flushClock = 0;
+  private flushClockUses = 0;
   private live = 0;
   private idleWaiters: (() => void)[] = [];
 
@@ -129,6 +133,7 @@ export class LaneScheduler implements TaskHost {
     this.laneWaitWarnMs = options.laneWaitWarnMs ?? 2000;
     this.warnThresholdMs = options.warnThresholdMs === undefined ? 30_000 : options.warnThresholdMs;
     this.hooks = options.hooks ?? {};
+    this.laneHook = this.hooks.onLaneChange ?? null;
     this.onCallbackError =
       options.onCallbackError ??
       ((error) =>
@@ -504,7 +509,7 @@ export class LaneScheduler implements TaskHost {
       });
     }
     if (task.stage === 0 && this.warnThresholdMs !== null) this.trackWait(task);
-    this.laneChanged(lane, 'enqueue', task);
+    if (this.laneHook !== null) this.laneChanged(lane, 'enqueue', task);
     this.markDirty(lane);
   }
 
@@ -522,7 +527,7 @@ export class LaneScheduler implements TaskHost {
       const lane = task.path[i]!;
       // LANE-14: after a reset the lane no longer counts this task.
       if (lane.release(task)) {
-        this.laneChanged(lane, reason, task);
+        if (this.laneHook !== null) this.laneChanged(lane, reason, task);
         this.markDirty(lane);
       }
     }
@@ -577,6 +582,7 @@ export class LaneScheduler implements TaskHost {
   private flush(): void {
     if (this.paused) return;
     this.flushing = true;
+    this.flushClockUses = 0;
     try {
       let lane: Lane | undefined;
       while ((lane = this.dirty.shift()) !== undefined) {
@@ -589,15 +595,23 @@ export class LaneScheduler implements TaskHost {
   }
 
   private pump(lane: Lane): void {
-    let now = -1;
     while (lane.holders.length < lane.maxConcurrent && lane.queued > 0) {
       const task = lane.queue.shift()!;
       if (!task.isWaitingIn(lane)) continue; // tombstone
       lane.queued--;
-      if (now < 0) now = this.clock.now();
-      this.grant(task, lane, now);
+      this.grant(task, lane, this.flushNow());
     }
     this.deleteIfIdle(lane);
+  }
+
+  /**
+   * The clock, read once per burst of grants inside one flush (a synchronous
+   * drain of a million tasks would otherwise read it millions of times). It is
+   * re-read every 64 grants, so a long flush still stamps real time closely.
+   */
+  private flushNow(): number {
+    if (this.flushClockUses++ % 64 === 0) this.flushClock = this.clock.now();
+    return this.flushClock;
   }
 
   private grant(task: Task, lane: Lane, now: number): void {
@@ -605,9 +619,12 @@ export class LaneScheduler implements TaskHost {
     const activeNow = lane.holders.length;
     lane.holders.push(task);
     if (this.trace !== null) this.trace({ type: 'grant', t: now, taskId: task.taskId, lane: lane.name, waitedMs });
-    if (waitedMs >= this.laneWaitWarnMs) this.reportLaneWait(task, lane, waitedMs, activeNow, now);
+    // DIAG-1: only built when someone listens (a paused bench of a million tasks would make a million records).
+    if (waitedMs >= this.laneWaitWarnMs && (this.trace !== null || this.hooks.onLaneWait !== undefined)) {
+      this.reportLaneWait(task, lane, waitedMs, activeNow, now);
+    }
     task.stage++;
-    this.laneChanged(lane, 'grant', task);
+    if (this.laneHook !== null) this.laneChanged(lane, 'grant', task);
     if (task.stage < task.path.length) {
       this.joinQueue(task, task.path[task.stage]!, task.front, now);
     } else {
@@ -631,7 +648,7 @@ export class LaneScheduler implements TaskHost {
     if (this.trace !== null) {
       this.trace({ type: 'start', t: now, taskId: task.taskId, lanes: task.path.map((l) => l.name), waitedMs });
     }
-    for (let i = 0; i < task.path.length; i++) this.laneChanged(task.path[i]!, 'start', task);
+    if (this.laneHook !== null) for (let i = 0; i < task.path.length; i++) this.laneChanged(task.path[i]!, 'start', task);
     const continuation = task.continuation;
     if (continuation !== null) {
       task.continuation = null;
@@ -672,8 +689,8 @@ export class LaneScheduler implements TaskHost {
   }
 
   private laneChanged(lane: Lane, reason: LaneChangeReason, task: Task | null): void {
-    const hook = this.hooks.onLaneChange;
-    if (hook !== undefined) this.callHook(() => hook(lane, reason, task));
+    const hook = this.laneHook;
+    if (hook !== null) this.callHook(() => hook(lane, reason, task));
   }
 
   private callHook(call: () => void): void {
