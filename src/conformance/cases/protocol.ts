@@ -18,6 +18,9 @@
  *   or ignored while the connection keeps serving (OpenClaw);
  * - slow consumer: closed with 1008, or the socket terminated (1006, OpenClaw);
  * - a repeated idempotency key after its run ended: `in_flight`, or OpenClaw's `ok`.
+ * What DEP departs from on purpose is failed with the DEP id: no
+ * `policy.heartbeatIntervalMs` (HB-4, DEP-2/DEP-8), a followup closed by an
+ * empty final and answered under a new runId (DEP-3).
  * Close reasons and error messages are noted, not compared.
  *
  * Time: bounds that depend on a gateway timer are in session units; bounds
@@ -766,6 +769,66 @@ const idempotency: ConformanceCase = {
   },
 };
 
+function textOfChat(p: Record<string, unknown>): string {
+  const message = p.message;
+  if (!isObject(message) || !Array.isArray(message.content)) return '';
+  return message.content.map((c) => (isObject(c) && typeof c.text === 'string' ? c.text : '')).join('');
+}
+
+const followupOwnRunId: ConformanceCase = {
+  id: 'ws.chat.followup-own-runid',
+  title: 'A followup is answered under the runId its sender was told, not closed by an empty final',
+  rules: ['WS-17', 'QUEUE-4', 'DEP-3'],
+  level: 'MUST',
+  requires: ['gateway', 'model-script'],
+  procedure: 'Queue mode followup (asked for; n/a when the gateway runs another mode). Script a 3000 ms answer for message A and a short one for B. Send A, then B to the same session while A runs. B\'s sender must hear B answered under B\'s own runId: its first terminal frame for that runId carries the answer text (not an empty final before its run), and no run under another runId answers in the session.',
+  async run(ctx) {
+    const session = await ctx.gateway({ config: { messages: { queue: { mode: 'followup' } } } as unknown as Partial<LanesimConfig> });
+    const mode = (session as { config?: { messages?: { queue?: { mode?: string } } } }).config?.messages?.queue?.mode;
+    if (mode === undefined) throw new NotApplicable('the target does not tell its queue mode (session.config); this case needs followup');
+    if (mode !== 'followup') throw new NotApplicable(`needs messages.queue.mode followup; the gateway runs ${mode}`);
+    if (session.setModel === undefined) throw new NotApplicable('the target cannot script its model');
+    const tag = `lanesim-fu-${ctx.seed.toString(36)}`;
+    await session.setModel({
+      rules: [
+        { name: `${tag}-a`, match: { marker: `[${tag}-a]` }, respond: { ttftMs: 3_000, tokensPerSec: 40, outputTokens: 4, chunkTokens: 1, jitter: 0 } },
+        { name: `${tag}-b`, match: { marker: `[${tag}-b]` }, respond: { ttftMs: 100, tokensPerSec: 40, text: 'followup answer', chunkTokens: 1, jitter: 0 } },
+      ],
+      default: QUICK_SCRIPT.default!,
+    });
+    const client = await session.connect('followup');
+    const sessionKey = session.sessionKey('followup');
+    const a = await client.request('chat.send', { sessionKey, message: `[${tag}-a] busy`, idempotencyKey: `fu-a-${ctx.seed}-${Date.now()}` });
+    const b = await client.request('chat.send', { sessionKey, message: `[${tag}-b] while busy`, idempotencyKey: `fu-b-${ctx.seed}-${Date.now()}` });
+    const runA = isObject(a.payload) ? String(a.payload.runId) : '';
+    const runB = isObject(b.payload) ? String(b.payload.runId) : '';
+    expectRule(a.ok && b.ok && runA !== '' && runB !== '' && runA !== runB, 'WS-13', 'both messages accepted with distinct runIds', `${show(a)} / ${show(b)}`);
+    const inSession = (e: ReceivedEvent): Record<string, unknown> | null => {
+      const p = chatOf(e);
+      return p !== null && p.sessionKey === sessionKey ? p : null;
+    };
+    const answered = (): boolean => client.events.some((e) => {
+      const p = inSession(e);
+      return p !== null && p.runId !== runA && (p.state === 'final' || p.state === 'error' || p.state === 'aborted') && textOfChat(p) !== '';
+    });
+    const aEnded = (): boolean => client.events.some((e) => isTerminalFor(e, runA));
+    await waitUntilTrue(session, () => aEnded() && answered(), runBound(session));
+    await session.sleep(Math.max(3_000, real(session, 1_500)));
+    const frames = client.events.map((e) => ({ e, p: inSession(e) })).filter((x): x is { e: ReceivedEvent; p: Record<string, unknown> } => x.p !== null);
+    const story = (): string => frames.filter((x) => x.p.state !== 'delta').slice(0, 14)
+      .map((x) => `${Math.round(x.e.at)}:${x.p.runId === runA ? 'A' : x.p.runId === runB ? 'B' : String(x.p.runId)} ${String(x.p.state)}${x.p.state === 'final' ? `(${JSON.stringify(textOfChat(x.p).slice(0, 20))})` : ''}`).join(', ');
+    const firstB = frames.find((x) => x.p.runId === runB && (x.p.state === 'final' || x.p.state === 'error' || x.p.state === 'aborted'));
+    const aEnd = frames.find((x) => x.p.runId === runA && (x.p.state === 'final' || x.p.state === 'error' || x.p.state === 'aborted'));
+    const others = [...new Set(frames.filter((x) => x.p.runId !== runA && x.p.runId !== runB).map((x) => String(x.p.runId)))];
+    expectRule(firstB === undefined || textOfChat(firstB.p) !== '' || firstB.p.state !== 'final', 'DEP-3',
+      `B's runId ${runB} ends with its answer (QUEUE-4: the followup runs under the runId its sender was told; WS-17: its wait ends with that run's terminal frame)`,
+      () => `an empty final for B at ${Math.round(firstB!.e.at)}${aEnd !== undefined && firstB!.e.at < aEnd.e.at ? ', before A ended' : ''}; ${others.length > 0 ? `then B was answered under another runId (${others.join(', ')})` : 'and no answer under its runId'}: ${story()}`);
+    expectRule(firstB !== undefined, 'WS-17', `a terminal frame for B's runId ${runB}`, () => `none: ${story()}`);
+    expectRule(others.length === 0, 'DEP-3', 'no run under a runId the sender was never told answers in the session', () => `runs ${others.join(', ')} answered: ${story()}`);
+    ctx.note(`B answered under its own runId: ${story()}`);
+  },
+};
+
 const isolation: ConformanceCase = {
   id: 'ws.isolation.bad-input',
   title: 'Bad input on one connection never affects another',
@@ -822,5 +885,6 @@ export const PROTOCOL_CASES: readonly ConformanceCase[] = [
   slowConsumer,
   tick,
   idempotency,
+  followupOwnRunId,
   isolation,
 ];

@@ -210,8 +210,8 @@ interface HandshakeResult {
  * Opens a socket, waits for `connect.challenge`, sends `connect` and waits
  * for hello-ok. Retries (backoff, `retryAfterMs`) while the socket is refused
  * or the gateway answers UNAVAILABLE, until `timeoutMs` real ms passed.
- * `onFrame` sees every frame after hello-ok (it is attached before the
- * handshake completes, so nothing is lost).
+ * Frames after hello-ok are kept until the caller takes them (`takeEarly()`),
+ * so a caller that attaches its own listener then replays them loses nothing.
  */
 export async function openConnected(
   url: string,
@@ -693,7 +693,9 @@ class WsSession implements WebSocketSession {
     if (this.used.size === 0) return;
     let ws: WebSocket | null = null;
     try {
-      ({ ws } = await openConnected(this.url, connectParams(this.facts.token, this.clientInfo), { timeoutMs: 5_000, requestTimeoutMs: 5_000 }));
+      const opened = await openConnected(this.url, connectParams(this.facts.token, this.clientInfo), { timeoutMs: 5_000, requestTimeoutMs: 5_000 });
+      ws = opened.ws;
+      opened.takeEarly();
       const socket = ws;
       const pending = new Set<string>();
       const done = new Promise<void>((resolve) => {
@@ -746,10 +748,11 @@ class WsTargetState {
   async hello(url: string): Promise<Record<string, unknown>> {
     const known = this.helloByUrl.get(url);
     if (known !== undefined) return known;
-    const { ws, hello } = await openConnected(url, connectParams(this.options.token, this.options.clientInfo), {
+    const { ws, hello, takeEarly } = await openConnected(url, connectParams(this.options.token, this.options.clientInfo), {
       timeoutMs: this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
       requestTimeoutMs: this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     });
+    takeEarly();
     await closeSocket(ws);
     this.helloByUrl.set(url, hello);
     return hello;
