@@ -113,7 +113,7 @@ describe('other scenarios', () => {
   it('disconnect-reconnect: the hung client is declared dead, the returning one hears lane.status on subscribe', async () => {
     const r = await run('disconnect-reconnect', 'fixed');
     expect(r.trace!.some((e) => e.type === 'peer.dead' && e.connId === 'tab-b')).toBe(true);
-    const back = r.trace!.find((e) => e.type === 'frame' && e.connId === 'tab-a#1');
+    const back = r.trace!.find((e): e is Extract<TraceEvent, { type: 'frame' }> => e.type === 'frame' && e.connId === 'tab-a#1');
     expect(back?.event).toBe('lane.status');
   });
 
