@@ -1,10 +1,13 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx's loader, so `npx lanesim` works from a checkout without a build step.
+// The lanesim command. Runs a plain esbuild bundle of src/cli (rebuilt when a source is newer,
+// see scripts/build.mjs); tsx's loader is registered too, so `conform --adapter ./my-adapter.ts`
+// can load a gateway author's TypeScript.
 import { register } from 'tsx/esm/api';
+import { ensureBuilt } from '../scripts/build.mjs';
 
 register();
-const { main } = await import('../src/cli/main.ts');
-const { UsageError } = await import('../src/cli/errors.ts');
+const bundle = await ensureBuilt('cli');
+const { main, UsageError } = await import(new URL(`file://${bundle}`).href);
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (error) {

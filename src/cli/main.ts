@@ -40,3 +40,5 @@ export async function main(argv: string[]): Promise<number> {
       throw new UsageError(`unknown command ${JSON.stringify(command)}\n${USAGE}`);
   }
 }
+
+export { UsageError };

@@ -10,7 +10,9 @@
  * only its own script and stylesheet (no inline code) and talks only to the
  * gateway's WebSocket on loopback.
  */
+import { existsSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -23,7 +25,10 @@ export interface WebchatBundle {
 export const WEBCHAT_CSP =
   "default-src 'self'; connect-src 'self' ws://127.0.0.1:*; base-uri 'none'; object-src 'none'; frame-ancestors 'none'";
 
-const CLIENT_DIR = fileURLToPath(new URL('./client/', import.meta.url));
+// Next to this module in the sources; from dist/ (the bundled CLI, scripts/build.mjs) it is ../src/webchat/client.
+const CLIENT_DIR = [new URL('./client/', import.meta.url), new URL('../src/webchat/client/', import.meta.url)]
+  .map((url) => fileURLToPath(url))
+  .find((dir) => existsSync(join(dir, 'main.ts'))) ?? fileURLToPath(new URL('./client/', import.meta.url));
 
 const HTML = `<!doctype html>
 <html lang="en">
