@@ -40,14 +40,14 @@ export class DiscreteEventEngine implements SimEngine {
     for (;;) {
       if (this.stopped) return { endMs: this.now, events, reason: 'stopped' };
       if (events >= maxEvents) return { endMs: this.now, events, reason: 'event-limit' };
-      const time = heap.peekTime();
-      if (time === Infinity) return { endMs: this.now, events, reason: 'idle' };
-      if (time > limitMs) {
+      const callback = heap.popUntil(limitMs);
+      if (callback === null) {
+        if (heap.pending === 0) return { endMs: this.now, events, reason: 'idle' };
         this.now = limitMs;
         return { endMs: this.now, events, reason: 'time-limit' };
       }
+      const time = heap.poppedTime;
       if (time > this.now) this.now = time;
-      const callback = heap.pop()!;
       events++;
       callback();
     }
