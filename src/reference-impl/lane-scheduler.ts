@@ -11,12 +11,13 @@
  * the injected Clock. `enqueue()` adds a promise API on top for callers who
  * want one.
  */
-import { globalClock, type Clock, type TimerHandle } from '../model/clock.ts';
+import { globalClock, type Clock } from '../model/clock.ts';
 import { LaneError, LaneErrorCode } from '../model/codes.ts';
 import type { LanesimConfig } from '../model/config-types.ts';
 import type { TraceSink } from '../model/events.ts';
 import { Deque } from './deque.ts';
 import { Lane, LaneRank, laneRank, normalizeLaneName } from './lane.ts';
+import { WaitWarnings } from './wait-warnings.ts';
 import { Task, TaskState, type SettleCallback, type TaskFn, type TaskHost, type TaskMeta, type TaskOutcome } from './task.ts';
 
 export type LaneChangeReason = 'enqueue' | 'grant' | 'start' | 'end' | 'abort' | 'clear' | 'park' | 'reset' | 'warn';
@@ -122,9 +123,8 @@ export class LaneScheduler implements TaskHost {
   private live = 0;
   private idleWaiters: (() => void)[] = [];
 
-  private readonly warnQueue = new Deque<Task>(16);
-  private warnTimer: TimerHandle | null = null;
-  private warnTimerDue = Infinity;
+  /** STATUS-4: null when warnings are off. */
+  private readonly waits: WaitWarnings<Task> | null;
 
   constructor(options: LaneSchedulerOptions = {}) {
     this.clock = options.clock ?? globalClock;
@@ -146,6 +146,16 @@ export class LaneScheduler implements TaskHost {
     if (this.warnThresholdMs !== null && (!Number.isFinite(this.warnThresholdMs) || this.warnThresholdMs < 1)) {
       throw new RangeError(`warnThresholdMs must be a number >= 1 or null, got ${String(options.warnThresholdMs)}`);
     }
+    this.waits = this.warnThresholdMs === null
+      ? null
+      : new WaitWarnings<Task>({
+          clock: this.clock,
+          thresholdMs: this.warnThresholdMs,
+          startOf: (task) => task.waitStart,
+          // A resumed task is tracked again with its new waitStart; its old entry is skipped here.
+          stillWaiting: (task, start) => task.state === TaskState.Queued && !task.warned && task.waitStart === start,
+          warn: (tasks) => this.onWaitsCrossed(tasks),
+        });
   }
 
   now(): number {
@@ -508,7 +518,7 @@ export class LaneScheduler implements TaskHost {
         queueAhead: task.queueAhead, activeAhead: task.activeAhead, front,
       });
     }
-    if (task.stage === 0 && this.warnThresholdMs !== null) this.trackWait(task);
+    if (task.stage === 0 && this.waits !== null) this.waits.track(task);
     if (this.laneHook !== null) this.laneChanged(lane, 'enqueue', task);
     this.markDirty(lane);
   }
@@ -701,41 +711,11 @@ export class LaneScheduler implements TaskHost {
     }
   }
 
-  // ------------------------------------------------------------ wait warnings (STATUS-4)
-
-  private trackWait(task: Task): void {
-    this.warnQueue.push(task);
-    const due = task.waitStart + this.warnThresholdMs!;
-    if (this.warnTimer === null || due < this.warnTimerDue) this.armWarnTimer(due);
-  }
-
-  private armWarnTimer(due: number): void {
-    if (this.warnTimer !== null) this.clock.clearTimeout(this.warnTimer);
-    this.warnTimerDue = due;
-    this.warnTimer = this.clock.setTimeout(() => this.onWarnTimer(), Math.max(0, due - this.clock.now()));
-  }
-
-  private onWarnTimer(): void {
-    this.warnTimer = null;
-    this.warnTimerDue = Infinity;
-    const threshold = this.warnThresholdMs!;
-    const now = this.clock.now();
-    let task: Task | undefined;
-    while ((task = this.warnQueue.peek()) !== undefined) {
-      if (task.state !== TaskState.Queued || task.warned) {
-        this.warnQueue.shift();
-        continue;
-      }
-      const due = task.waitStart + threshold;
-      if (due > now) {
-        this.armWarnTimer(due);
-        return;
-      }
-      this.warnQueue.shift();
+  private onWaitsCrossed(tasks: Task[]): void {
+    for (const task of tasks) {
       task.warned = true;
-      const lane = task.path[task.stage]!;
-      if (this.hooks.onWaitWarning !== undefined) this.callHook(() => this.hooks.onWaitWarning!(task!));
-      this.laneChanged(lane, 'warn', task);
+      if (this.hooks.onWaitWarning !== undefined) this.callHook(() => this.hooks.onWaitWarning!(task));
+      this.laneChanged(task.path[task.stage]!, 'warn', task);
     }
   }
 }

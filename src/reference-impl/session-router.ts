@@ -14,8 +14,8 @@ import { LaneError, LaneErrorCode, QueueErrorCode } from '../model/codes.ts';
 import { queueModeForChannel } from '../model/config.ts';
 import type { LanesimConfig, QueueMode } from '../model/config-types.ts';
 import type { LaneStatusPayload, LaneStatusReason, LaneStatusWaiting, MessageOutcome, TraceSink } from '../model/events.ts';
-import { Deque } from './deque.ts';
 import { LaneScheduler, laneConcurrencyFromConfig, type SchedulerHooks } from './lane-scheduler.ts';
+import { WaitWarnings } from './wait-warnings.ts';
 import { nestedLaneName, sessionLaneName } from './lane.ts';
 import { collectPrompt, gistOf, overflowSummary, withOverflowSummary } from './queue-texts.ts';
 import { Run, type InboundMessage, type RunKind } from './run.ts';
@@ -114,9 +114,8 @@ export class SessionRouter {
   private readonly runOf = new Map<string, Run>();
   private nextSeq = 0;
   private nextRun = 0;
-  private readonly warnQueue = new Deque<Pending>(16);
-  private warnTimer: TimerHandle | null = null;
-  private warnTimerDue = Infinity;
+  /** STATUS-4: when a waiting message crosses warnThresholdMs. */
+  private readonly waits: WaitWarnings<Pending>;
   private stopped = false;
 
   constructor(options: SessionRouterOptions) {
@@ -135,6 +134,13 @@ export class SessionRouter {
       // Users wait on messages, not tasks: the router tracks message waits itself (STATUS-4).
       warnThresholdMs: null,
       hooks: options.laneHooks ?? {},
+    });
+    this.waits = new WaitWarnings<Pending>({
+      clock: this.clock,
+      thresholdMs: this.config.agents.defaults.lane.warnThresholdMs,
+      startOf: (p) => p.acceptedAt,
+      stillWaiting: (p) => !p.done && !p.warned,
+      warn: (crossed) => this.onWaitsCrossed(crossed),
     });
   }
 
@@ -473,7 +479,7 @@ export class SessionRouter {
   private pending(msg: InboundMessage, now: number, queueAhead: number): Pending {
     const p: Pending = { msg, seq: this.nextSeq++, acceptedAt: now, queueAhead, warned: false, done: false };
     this.pendingById.set(msg.msgId, p);
-    this.trackWait(p);
+    if (this.laneStatus) this.waits.track(p);
     return p;
   }
 
@@ -779,37 +785,9 @@ export class SessionRouter {
 
   // ------------------------------------------------------------ wait warnings (STATUS-4)
 
-  private trackWait(p: Pending): void {
-    if (!this.laneStatus) return;
-    this.warnQueue.push(p);
-    const due = p.acceptedAt + this.config.agents.defaults.lane.warnThresholdMs;
-    if (this.warnTimer === null || due < this.warnTimerDue) this.armWarnTimer(due);
-  }
-
-  private armWarnTimer(due: number): void {
-    if (this.warnTimer !== null) this.clock.clearTimeout(this.warnTimer);
-    this.warnTimerDue = due;
-    this.warnTimer = this.clock.setTimeout(() => this.onWarnTimer(), Math.max(0, due - this.clock.now()));
-  }
-
-  private onWarnTimer(): void {
-    this.warnTimer = null;
-    this.warnTimerDue = Infinity;
-    const threshold = this.config.agents.defaults.lane.warnThresholdMs;
-    const now = this.clock.now();
+  private onWaitsCrossed(crossed: Pending[]): void {
     const touched = new Set<SessionState>();
-    let p: Pending | undefined;
-    while ((p = this.warnQueue.peek()) !== undefined) {
-      if (p.done || p.warned) {
-        this.warnQueue.shift();
-        continue;
-      }
-      const due = p.acceptedAt + threshold;
-      if (due > now) {
-        this.armWarnTimer(due);
-        break;
-      }
-      this.warnQueue.shift();
+    for (const p of crossed) {
       p.warned = true;
       const session = this.sessions.get(p.msg.sessionKey);
       if (session !== undefined) touched.add(session);
