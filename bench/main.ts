@@ -1,5 +1,6 @@
 /**
  * `npm run bench -- <scheduler|sim|tools|all> [--json out.json] [--tasks N]`
+ * `npm run bench -- load [--clients N] [--peer openclaw] ...` (bench/load/cli.ts)
  *
  * Speed and memory targets live here, as ratios against a peer measured in
  * the same run, never in timed unit tests. Figures go to the terminal and,
@@ -104,13 +105,19 @@ async function tools(): Promise<Record<string, unknown>> {
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'load') {
+    // The real-WebSocket load bench has its own options (bench/load/cli.ts).
+    const { loadMain } = await import('./load/cli.ts');
+    process.exitCode = await loadMain(process.argv.slice(3));
+    return;
+  }
   const { values, positionals } = parseArgs({
     args: process.argv.slice(2),
     allowPositionals: true,
     options: { json: { type: 'string' }, tasks: { type: 'string' }, 'openclaw-tasks': { type: 'string' } },
   });
   const which = positionals[0] ?? 'all';
-  const known = ['scheduler', 'sim', 'tools', 'all'];
+  const known = ['scheduler', 'sim', 'tools', 'all', 'load'];
   if (!known.includes(which)) {
     process.stderr.write(`bench: unknown benchmark ${JSON.stringify(which)}; known: ${known.join(', ')}\n`);
     process.exit(2);

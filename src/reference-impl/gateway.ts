@@ -146,6 +146,8 @@ interface MessageInfo {
 }
 
 const HISTORY_LIMIT = 50;
+/** Connections per slice of a tick (broadcastTick). */
+const TICK_SLICE = 500;
 
 export class Gateway {
   readonly router: SessionRouter;
@@ -170,6 +172,8 @@ export class Gateway {
   private nextRun = 0;
   private nextMsg = 0;
   private tickTimer: TimerHandle | null = null;
+  /** The next slice of a tick still going out (broadcastTick). */
+  private tickSliceTimer: TimerHandle | null = null;
   private closed = false;
   private readonly lossless: boolean;
 
@@ -357,6 +361,8 @@ export class Gateway {
   stopTimers(): void {
     if (this.tickTimer !== null) this.clock.clearTimeout(this.tickTimer);
     this.tickTimer = null;
+    if (this.tickSliceTimer !== null) this.clock.clearTimeout(this.tickSliceTimer);
+    this.tickSliceTimer = null;
     this.heartbeat?.close();
     for (const live of this.live.values()) {
       if (live.deltaTimer !== null) this.clock.clearTimeout(live.deltaTimer);
@@ -603,9 +609,41 @@ export class Gateway {
     this.tickTimer = this.clock.setTimeout(() => {
       this.tickTimer = null;
       if (this.closed) return;
-      this.broadcast(Events.TICK, { ts: this.clock.now() });
+      this.broadcastTick({ ts: this.clock.now() });
       this.scheduleTick();
     }, interval);
+  }
+
+  /**
+   * WS-12 over real sockets: a tick to more than TICK_SLICE connections goes
+   * out in slices of TICK_SLICE, one slice per timer turn. Sent in one go,
+   * a tick to 19,000 sockets blocked the event loop for up to a second and,
+   * because any frame restarts each connection's silence clock (HB-2), lined
+   * every waiting connection's next heartbeat up on the same millisecond:
+   * the burst then pushed the last heartbeats past the bound (load bench,
+   * bench/load/). Sliced, the loop serves timers and I/O between slices and
+   * the heartbeat deadlines spread out with the slices. The simulator
+   * (lossless transports) keeps one synchronous broadcast.
+   */
+  private broadcastTick(payload: { ts: number }): void {
+    if (this.lossless || this.conns.size <= TICK_SLICE) {
+      this.broadcast(Events.TICK, payload);
+      return;
+    }
+    if (this.tickSliceTimer !== null) this.clock.clearTimeout(this.tickSliceTimer);
+    const ids = [...this.conns.keys()];
+    let next = 0;
+    const slice = (): void => {
+      this.tickSliceTimer = null;
+      if (this.closed) return;
+      const end = Math.min(ids.length, next + TICK_SLICE);
+      for (; next < end; next++) {
+        const conn = this.conns.get(ids[next]!);
+        if (conn !== undefined) this.sendTo(conn, Events.TICK, payload, null, null);
+      }
+      if (next < ids.length) this.tickSliceTimer = this.clock.setTimeout(slice, 0);
+    };
+    slice();
   }
 
   // ------------------------------------------------------------ helpers

@@ -95,6 +95,7 @@ export class GatewayServer {
   private stopping = false;
   private stopped: Promise<void> | null = null;
   private nextConn = 0;
+  private openCount = 0;
   private hookSent = 0;
   /** The JSON of the last payload serialized: a broadcast reuses it for every client. */
   private lastPayload: unknown = undefined;
@@ -147,10 +148,9 @@ export class GatewayServer {
     this.ready = true;
   }
 
+  /** Connections past hello-ok (a counter: GET /health reads it on every request). */
   get connections(): number {
-    let n = 0;
-    for (const c of this.clients.values()) if (c.state === 'open') n++;
-    return n;
+    return this.openCount;
   }
 
   /**
@@ -216,7 +216,10 @@ export class GatewayServer {
     const wasOpen = client.state === 'open';
     client.state = 'closed';
     this.clients.delete(client.connId);
-    if (wasOpen) this.gateway.disconnect(client.connId);
+    if (wasOpen) {
+      this.openCount--;
+      this.gateway.disconnect(client.connId);
+    }
   }
 
   private onMessage(client: Client, data: RawData, isBinary: boolean): void {
@@ -290,6 +293,7 @@ export class GatewayServer {
     if (client.handshakeTimer !== null) clearTimeout(client.handshakeTimer);
     client.handshakeTimer = null;
     client.state = 'open';
+    this.openCount++;
     this.gateway.connect(client.connId, this.transportFor(client));
     const config = this.options.config;
     const hello: HelloOk = {
@@ -442,7 +446,10 @@ export class GatewayServer {
     client.state = 'closed';
     if (client.handshakeTimer !== null) clearTimeout(client.handshakeTimer);
     client.handshakeTimer = null;
-    if (wasOpen) this.gateway.disconnect(client.connId);
+    if (wasOpen) {
+      this.openCount--;
+      this.gateway.disconnect(client.connId);
+    }
     const ws = client.ws;
     if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(code, reason);
     // A peer that never answers the close handshake (dead, or slow) is cut after a grace period.
