@@ -22,6 +22,7 @@ import {
 import { Gateway, GatewayRequestError, type AgentRuntime, type ClientTransport } from './gateway.ts';
 import type { GatewayProfile } from './profile.ts';
 import type { ToolRegistry } from './tool-validator.ts';
+import { dispatchGatewayMethod } from './gateway-methods.ts';
 import { KNOWN_METHODS, checkParams } from './ws-params.ts';
 
 export const LOOPBACK = '127.0.0.1';
@@ -343,7 +344,7 @@ export class GatewayServer {
     let payload: unknown;
     client.held = [];
     try {
-      payload = this.dispatch(client.connId, method, (f.params ?? {}) as Record<string, unknown>);
+      payload = dispatchGatewayMethod(this.gateway, client.connId, method, (f.params ?? {}) as Record<string, unknown>);
     } catch (error) {
       const heldOnError = client.held;
       client.held = null;
@@ -361,39 +362,6 @@ export class GatewayServer {
     this.respond(client, id, true, payload);
     // The events the request caused follow its response (a client learns its runId first).
     if (held !== null) for (const text of held) this.sendRaw(client, text);
-  }
-
-  private dispatch(connId: string, method: string, params: Record<string, unknown>): unknown {
-    const g = this.gateway;
-    switch (method) {
-      case Methods.CHAT_SEND:
-        return g.chatSend(connId, {
-          sessionKey: params.sessionKey as string,
-          message: params.message as string,
-          idempotencyKey: params.idempotencyKey as string,
-          ...(typeof params.channel === 'string' ? { channel: params.channel } : {}),
-          ...(typeof params.route === 'string' ? { route: params.route } : {}),
-        });
-      case Methods.CHAT_ABORT:
-        return g.chatAbort(connId, {
-          sessionKey: params.sessionKey as string,
-          ...(typeof params.runId === 'string' ? { runId: params.runId } : {}),
-        });
-      case Methods.CHAT_HISTORY:
-        return g.chatHistory(connId, {
-          sessionKey: params.sessionKey as string,
-          ...(typeof params.runId === 'string' ? { runId: params.runId } : {}),
-          ...(typeof params.limit === 'number' ? { limit: params.limit } : {}),
-        });
-      case Methods.SESSIONS_SUBSCRIBE:
-        return { sessionKey: params.sessionKey, status: g.subscribe(connId, params.sessionKey as string) };
-      case Methods.DIAGNOSTICS_LANES:
-        return { lanes: g.diagnosticsLanes() };
-      case Methods.HEALTH:
-        return { ok: true, ts: Date.now() };
-      default:
-        throw new GatewayRequestError(ErrorCodes.UNKNOWN_METHOD, `unknown method: ${method}`);
-    }
   }
 
   private transportFor(client: Client): ClientTransport {

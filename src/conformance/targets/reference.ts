@@ -17,6 +17,7 @@
  * the conformance mutants are the reference with one switch turned off.
  */
 import type { LanesimConfig } from '../../model/config-types.ts';
+import { dispatchGatewayMethod } from '../../reference-impl/gateway-methods.ts';
 import { ErrorCodes, Methods } from '../../model/protocol.ts';
 import { Gateway, GatewayRequestError, type AgentRuntime, type GatewayOptions } from '../../reference-impl/gateway.ts';
 import { REFERENCE_PROFILE, type GatewayProfile } from '../../reference-impl/profile.ts';
@@ -84,7 +85,7 @@ export function inProcessReferenceGateway(gateway: Gateway, drop: ((event: strin
       if (problem !== null) throw new GatewayRequestError(ErrorCodes.INVALID_REQUEST, `invalid ${method} params: ${problem}`);
       const p = (params ?? {}) as Record<string, unknown>;
       try {
-        return dispatch(gateway, connId, method, p);
+        return dispatchGatewayMethod(gateway, connId, method, p);
       } catch (error) {
         if (error instanceof GatewayRequestError) throw error;
         throw new GatewayRequestError(ErrorCodes.INTERNAL, `internal error in ${method}`);
@@ -99,37 +100,6 @@ export function inProcessReferenceGateway(gateway: Gateway, drop: ((event: strin
   };
 }
 
-function dispatch(g: Gateway, connId: string, method: string, params: Record<string, unknown>): unknown {
-  switch (method) {
-    case Methods.CHAT_SEND:
-      return g.chatSend(connId, {
-        sessionKey: params['sessionKey'] as string,
-        message: params['message'] as string,
-        idempotencyKey: params['idempotencyKey'] as string,
-        ...(typeof params['channel'] === 'string' ? { channel: params['channel'] } : {}),
-        ...(typeof params['route'] === 'string' ? { route: params['route'] } : {}),
-      });
-    case Methods.CHAT_ABORT:
-      return g.chatAbort(connId, {
-        sessionKey: params['sessionKey'] as string,
-        ...(typeof params['runId'] === 'string' ? { runId: params['runId'] } : {}),
-      });
-    case Methods.CHAT_HISTORY:
-      return g.chatHistory(connId, {
-        sessionKey: params['sessionKey'] as string,
-        ...(typeof params['runId'] === 'string' ? { runId: params['runId'] } : {}),
-        ...(typeof params['limit'] === 'number' ? { limit: params['limit'] } : {}),
-      });
-    case Methods.SESSIONS_SUBSCRIBE:
-      return { sessionKey: params['sessionKey'], status: g.subscribe(connId, params['sessionKey'] as string) };
-    case Methods.DIAGNOSTICS_LANES:
-      return { lanes: g.diagnosticsLanes() };
-    case Methods.HEALTH:
-      return { ok: true, ts: Date.now() };
-    default:
-      throw new GatewayRequestError(ErrorCodes.UNKNOWN_METHOD, `unknown method: ${method}`);
-  }
-}
 
 export function createReferenceAdapter(options: ReferenceAdapterOptions = {}): GatewayAdapter {
   const profile = options.profile ?? REFERENCE_PROFILE;
