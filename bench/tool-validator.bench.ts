@@ -7,9 +7,8 @@
  * several error kinds) so no result can be trivially cached; every result is
  * consumed into a checksum so the work cannot be optimised away.
  *
- * Run: npx tsx bench/tool-validator.bench.ts [iterations]
+ * Run: npm run bench -- tools
  */
-import { pathToFileURL } from 'node:url';
 import { validateToolCall, type ToolCallInput } from '../src/reference-impl/tool-validator.ts';
 
 export interface ToolValidatorBenchResult {
@@ -107,16 +106,4 @@ export async function runToolValidatorBench(opts: { iterations?: number } = {}):
     validJsonPerSec: perSec(iterations, jsonNs),
     iterations,
   };
-}
-
-const entry = process.argv[1];
-if (entry !== undefined && import.meta.url === pathToFileURL(entry).href) {
-  const arg = process.argv[2];
-  const iterations = arg === undefined ? undefined : Number(arg);
-  const r = await runToolValidatorBench(iterations === undefined ? {} : { iterations });
-  const fmt = (n: number): string => n.toLocaleString('en-US');
-  console.log(`tool-validator bench (${fmt(r.iterations)} calls per figure, node ${process.version})`);
-  console.log(`  valid read (object args):      ${fmt(r.validPerSec)} calls/s   (target >= 1,000,000)`);
-  console.log(`  invalid (mixed error kinds):   ${fmt(r.invalidPerSec)} calls/s   (target >= 200,000)`);
-  console.log(`  valid read (JSON-string args): ${fmt(r.validJsonPerSec)} calls/s`);
 }
