@@ -118,6 +118,12 @@ export class LaneScheduler implements TaskHost {
   private paused = false;
   /** hooks.onLaneChange, or null: checked inline on hot paths. */
   private readonly laneHook: NonNullable<SchedulerHooks['onLaneChange']> | null;
+  /**
+   * Task times are kept relative to this (the clock at construction): small
+   * integers stay SMIs, where absolute epoch milliseconds would make V8 box
+   * every time field of every task in a heap number.
+   */
+  private readonly epoch: number;
   private flushClock = 0;
   private flushClockUses = 0;
   private live = 0;
@@ -128,6 +134,7 @@ export class LaneScheduler implements TaskHost {
 
   constructor(options: LaneSchedulerOptions = {}) {
     this.clock = options.clock ?? globalClock;
+    this.epoch = this.clock.now();
     this.trace = options.trace ?? null;
     this.concurrencyOf = options.concurrency ?? (() => 1);
     this.laneWaitWarnMs = options.laneWaitWarnMs ?? 2000;
@@ -151,9 +158,9 @@ export class LaneScheduler implements TaskHost {
       : new WaitWarnings<Task>({
           clock: this.clock,
           thresholdMs: this.warnThresholdMs,
-          startOf: (task) => task.waitStart,
+          startOf: (task) => this.epoch + task.waitStart,
           // A resumed task is tracked again with its new waitStart; its old entry is skipped here.
-          stillWaiting: (task, start) => task.state === TaskState.Queued && !task.warned && task.waitStart === start,
+          stillWaiting: (task, start) => task.state === TaskState.Queued && !task.warned && this.epoch + task.waitStart === start,
           warn: (tasks) => this.onWaitsCrossed(tasks),
         });
   }
@@ -178,7 +185,8 @@ export class LaneScheduler implements TaskHost {
     if (options.id !== undefined && this.tasksById.has(options.id)) {
       throw this.refuse(path, options.id, path[0]!.name, LaneErrorCode.DUPLICATE_TASK, `task id ${id} is already queued or running`);
     }
-    const drainingLane = this.draining ? path[0]! : path.find((lane) => lane.draining);
+    let drainingLane: Lane | undefined = this.draining ? path[0]! : undefined;
+    for (let i = 0; drainingLane === undefined && i < path.length; i++) if (path[i]!.draining) drainingLane = path[i];
     if (drainingLane !== undefined) {
       throw this.refuse(
         path,
@@ -190,7 +198,7 @@ export class LaneScheduler implements TaskHost {
           : `lane ${drainingLane.name} is draining: new tasks are not accepted`,
       );
     }
-    const now = this.clock.now();
+    const now = this.clock.now() - this.epoch;
     const task = new Task(this, id, path, fn, options.onSettled ?? null, options.meta ?? null, now);
     if (options.id !== undefined) {
       task.registered = true;
@@ -434,7 +442,7 @@ export class LaneScheduler implements TaskHost {
     task.continuation = continuation;
     task.state = TaskState.Queued;
     task.warned = false;
-    const now = this.clock.now();
+    const now = this.clock.now() - this.epoch;
     task.waitStart = now;
     this.joinQueue(task, task.path[0]!, true, now);
   }
@@ -444,7 +452,7 @@ export class LaneScheduler implements TaskHost {
   private resolvePath(lanes: string | readonly string[], id: string | undefined): Lane[] {
     if (typeof lanes !== 'string') {
       const cached = this.pathCache.get(lanes);
-      if (cached !== undefined && cached.every(isAlive)) return cached;
+      if (cached !== undefined && allAlive(cached)) return cached;
     }
     const raw = typeof lanes === 'string' ? [lanes] : lanes;
     if (!Array.isArray(raw) || raw.length === 0) {
@@ -514,7 +522,7 @@ export class LaneScheduler implements TaskHost {
     lane.queued++;
     if (this.trace !== null) {
       this.trace({
-        type: 'enqueue', t: now, taskId: task.taskId, lane: lane.name,
+        type: 'enqueue', t: this.epoch + now, taskId: task.taskId, lane: lane.name,
         queueAhead: task.queueAhead, activeAhead: task.activeAhead, front,
       });
     }
@@ -620,7 +628,7 @@ export class LaneScheduler implements TaskHost {
    * re-read every 64 grants, so a long flush still stamps real time closely.
    */
   private flushNow(): number {
-    if (this.flushClockUses++ % 64 === 0) this.flushClock = this.clock.now();
+    if (this.flushClockUses++ % 64 === 0) this.flushClock = this.clock.now() - this.epoch;
     return this.flushClock;
   }
 
@@ -628,7 +636,7 @@ export class LaneScheduler implements TaskHost {
     const waitedMs = now - task.stageEnqueuedAt;
     const activeNow = lane.holders.length;
     lane.holders.push(task);
-    if (this.trace !== null) this.trace({ type: 'grant', t: now, taskId: task.taskId, lane: lane.name, waitedMs });
+    if (this.trace !== null) this.trace({ type: 'grant', t: this.epoch + now, taskId: task.taskId, lane: lane.name, waitedMs });
     // DIAG-1: only built when someone listens (a paused bench of a million tasks would make a million records).
     if (waitedMs >= this.laneWaitWarnMs && (this.trace !== null || this.hooks.onLaneWait !== undefined)) {
       this.reportLaneWait(task, lane, waitedMs, activeNow, now);
@@ -647,7 +655,7 @@ export class LaneScheduler implements TaskHost {
       lane: lane.name, taskId: task.taskId, waitedMs,
       queueAhead: task.queueAhead, activeAhead: task.activeAhead, activeNow, queueBehind: lane.queued,
     };
-    this.trace?.({ type: 'lane.wait', t: now, ...info });
+    this.trace?.({ type: 'lane.wait', t: this.epoch + now, ...info });
     if (this.hooks.onLaneWait !== undefined) this.callHook(() => this.hooks.onLaneWait!(info));
   }
 
@@ -656,7 +664,7 @@ export class LaneScheduler implements TaskHost {
     const waitedMs = now - task.waitStart;
     if (task.startedAt < 0) task.startedAt = now;
     if (this.trace !== null) {
-      this.trace({ type: 'start', t: now, taskId: task.taskId, lanes: task.path.map((l) => l.name), waitedMs });
+      this.trace({ type: 'start', t: this.epoch + now, taskId: task.taskId, lanes: task.path.map((l) => l.name), waitedMs });
     }
     if (this.laneHook !== null) for (let i = 0; i < task.path.length; i++) this.laneChanged(task.path[i]!, 'start', task);
     const continuation = task.continuation;
@@ -720,8 +728,9 @@ export class LaneScheduler implements TaskHost {
   }
 }
 
-function isAlive(lane: Lane): boolean {
-  return lane.alive;
+function allAlive(lanes: readonly Lane[]): boolean {
+  for (let i = 0; i < lanes.length; i++) if (!lanes[i]!.alive) return false;
+  return true;
 }
 
 function errorMessage(value: unknown): string {

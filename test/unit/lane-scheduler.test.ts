@@ -460,3 +460,32 @@ describe('regressions', () => {
     s.check();
   });
 });
+
+describe('times on a clock far from zero (task times are kept relative to the scheduler epoch)', () => {
+  it('traces absolute times, measures waits exactly, and warns at the crossing', async () => {
+    const { default: FakeTimers } = await import('@sinonjs/fake-timers');
+    const { clockFromFakeTimers } = await import('../../src/model/clock.ts');
+    const { LaneScheduler } = await import('../../src/reference-impl/lane-scheduler.ts');
+    const start = 1_700_000_000_123;
+    const fake = FakeTimers.createClock(start);
+    const events: { type: string; t: number; waitedMs?: number }[] = [];
+    const warned: number[] = [];
+    const scheduler = new LaneScheduler({
+      clock: clockFromFakeTimers(fake),
+      trace: (e) => events.push(e as { type: string; t: number }),
+      warnThresholdMs: 5_000,
+      hooks: { onWaitWarning: () => warned.push(fake.now) },
+    });
+    scheduler.submit('main', (ctx) => {
+      const done = ctx.detach();
+      fake.setTimeout(() => done.done(), 7_000);
+    }, { id: 'a' });
+    scheduler.submit('main', () => undefined, { id: 'b' });
+    fake.tick(10_000);
+    expect(events.find((e) => e.type === 'enqueue')!.t).toBe(start);
+    const startB = events.find((e) => e.type === 'start' && (e as unknown as { taskId: string }).taskId === 'b')!;
+    expect(startB.t).toBe(start + 7_000);
+    expect(startB.waitedMs).toBe(7_000);
+    expect(warned).toEqual([start + 5_000]);
+  });
+});
