@@ -147,6 +147,7 @@ export async function runContender(contender: Contender, options: SchedulerBench
 export async function openClawContender(packageDir?: string): Promise<Contender> {
   const { loadOpenClawCommandQueue } = await import('../src/peers/openclaw/command-queue.ts');
   const queue = await loadOpenClawCommandQueue({ packageDir, silence: true, fresh: true });
+  process.once('exit', () => queue.restoreLogging());
   return {
     name: `openclaw ${queue.version ?? ''} command-queue`.trim(),
     note: 'enqueueCommandInLane(session:<k>, () => enqueueCommandInLane(main, noop)); diagnostics silenced via its logging state',
@@ -166,8 +167,8 @@ export async function openClawContender(packageDir?: string): Promise<Contender>
       return async () => {
         for (const lane of lanes) queue.setCommandLaneConcurrency(lane, 1);
         await finished;
+        // Logging stays silenced for the next run (the measured one follows a warm-up); restored at exit.
         queue.resetState();
-        queue.restoreLogging();
       };
     },
   };
