@@ -81,7 +81,10 @@ async function scheduler(tasks: number, openclawTasks: number): Promise<Record<s
 
 async function sim(): Promise<Record<string, unknown>> {
   process.stderr.write('sim: discrete-event engine raw rate ...\n');
-  const eventsPerSec = engineEventsPerSec();
+  // Warm-up, then the median of five: single runs on this shared machine vary by a third.
+  engineEventsPerSec(1_000_000);
+  const rates = [0, 1, 2, 3, 4].map(() => engineEventsPerSec()).sort((a, b) => a - b);
+  const eventsPerSec = rates[2]!;
   process.stderr.write('sim: cascade on fake-timers ...\n');
   const cascade = await cascadeWallMs();
   process.stderr.write('sim: 10,000-session hour on discrete-event ...\n');
@@ -89,7 +92,7 @@ async function sim(): Promise<Record<string, unknown>> {
   console.log('\nsimulator');
   console.log(table([
     ['measure', 'value', 'target', 'result'],
-    ['discrete-event engine, events/s (5M events, 10k live)', fmt(eventsPerSec), `>= ${fmt(TARGETS.desEventsPerSec)}`, eventsPerSec >= TARGETS.desEventsPerSec ? 'PASS' : 'MISS'],
+    ['discrete-event engine, events/s (5M events, 10k live, median of 5)', fmt(eventsPerSec), `>= ${fmt(TARGETS.desEventsPerSec)}`, eventsPerSec >= TARGETS.desEventsPerSec ? 'PASS' : 'MISS'],
     ['cascade baseline + fixed, fake-timers, wall ms (median of 7)', fmt(cascade.medianPairMs, 1), `< ${TARGETS.cascadePairMs}`, cascade.medianPairMs < TARGETS.cascadePairMs ? 'PASS' : 'MISS'],
     ['10,000-session hour, discrete-event, wall s', fmt(large.wallMs / 1000, 2), `< ${TARGETS.largeHourMs / 1000}`, large.wallMs < TARGETS.largeHourMs ? 'PASS' : 'MISS'],
   ]));

@@ -8,6 +8,14 @@
  */
 export type EventCallback = () => void;
 
+/**
+ * Handles carry the low 11 bits of their slot's generation, so a handle kept
+ * after its timer fired cannot cancel the slot's next 2,047 timers; they stay
+ * small integers up to 2^19 concurrent timers (beyond, they still work).
+ */
+const GENERATIONS = 2048;
+const GENERATION_MASK = GENERATIONS - 1;
+
 export class EventHeap {
   private times: Float64Array;
   private seqs: Float64Array;
@@ -59,13 +67,14 @@ export class EventHeap {
     this.seqs[i] = seq;
     this.slots[i] = slot;
     this.live++;
-    return slot * 0x1_0000_0000 + this.generations[slot]!;
+    // A small-integer handle (no heap number per timer): slot and the low bits of the slot's generation.
+    return slot * GENERATIONS + (this.generations[slot]! & GENERATION_MASK);
   }
 
   cancel(handle: number): boolean {
-    const slot = Math.floor(handle / 0x1_0000_0000);
-    const generation = handle - slot * 0x1_0000_0000;
-    if (this.generations[slot] !== generation || this.callbacks[slot] == null) return false;
+    const slot = Math.floor(handle / GENERATIONS);
+    const generation = handle - slot * GENERATIONS;
+    if ((this.generations[slot]! & GENERATION_MASK) !== generation || this.callbacks[slot] == null) return false;
     this.callbacks[slot] = null;
     this.live--;
     return true;
