@@ -31,9 +31,13 @@
  *
  * `run` (src/conformance, docs/PEERS.md): installs if needed, starts lanesim's
  * fake model on 127.0.0.1 (short answers by default; cases script it through
- * its control URL) behind a prompt shim (startPromptShim: drops OpenClaw's
- * trailing internal-context user message so script markers match), writes an isolated OpenClaw config (JSON5) into a fresh
- * temp folder, starts `<node24> <pkg>/openclaw.mjs gateway run --bind
+ * its control URL; OpenClaw talks to it directly: script markers match in
+ * every user message of the request's user turn, so the internal-context user
+ * message OpenClaw appends after the user's text does not hide them), writes
+ * an isolated OpenClaw config (JSON5) into a fresh temp folder, and beside it
+ * the same settings in lanesim's config shape (`lanesim.json5`: main cap,
+ * messages.queue), which the run loads with blackBoxConfig exactly as
+ * `lanesim conform --url ... --config lanesim.json5` does, starts `<node24> <pkg>/openclaw.mjs gateway run --bind
  * loopback --port N --verbose` with HOME, OPENCLAW_STATE_DIR,
  * OPENCLAW_CONFIG_PATH, TMPDIR and NODE_COMPILE_CACHE in that folder and
  * OPENCLAW_DISABLE_BONJOUR / NO_RESPAWN / SKIP_CHANNELS / NO_AUTO_UPDATE set,
@@ -66,11 +70,11 @@ import { QUICK } from '../src/conformance/cases/gateway-support.ts';
 import { PROTOCOL_CASES } from '../src/conformance/cases/protocol.ts';
 import { jsonReport, junitReport, terminalReport } from '../src/conformance/report.ts';
 import { runSuite, type SuiteReport } from '../src/conformance/runner.ts';
-import { connectParams, openConnected, websocketTarget } from '../src/conformance/targets/websocket.ts';
+import { blackBoxConfig, connectParams, openConnected, websocketTarget } from '../src/conformance/targets/websocket.ts';
 import type { ConformanceCase } from '../src/conformance/types.ts';
 import { startFakeModel, type FakeModelServer } from '../src/fake-model/server.ts';
 import { QUEUE_MODES, type QueueMode } from '../src/model/config-types.ts';
-import { parseConfig } from '../src/model/config.ts';
+import { readConfigFile } from '../src/model/config.ts';
 import {
   NODE24_PACKAGE,
   NODE24_VERSION,
@@ -356,6 +360,19 @@ function queueSettings(mode: QueueMode): { mode: QueueMode; debounceMs: number; 
   return { mode, debounceMs: 500, cap: 20, drop: 'summarize' };
 }
 
+/**
+ * OpenClaw's settings that lanesim's config shape (docs/SPEC.md CFG-1) can
+ * say, as a JSON5 file for blackBoxConfig / `conform --config`: the main cap
+ * and messages.queue. Nothing else: OpenClaw has no `agents.defaults.lane`,
+ * no `gateway.heartbeat` (no heartbeat events, pings every 25 s, no dead-peer
+ * close seen within 70 s), so those keep lanesim's defaults and no liveness
+ * timer is claimed; its tick is the default 30000 ms.
+ */
+function lanesimConfig(options: { queueMode: QueueMode; maxConcurrent: number }): string {
+  const config = { agents: { defaults: { maxConcurrent: options.maxConcurrent } }, messages: { queue: queueSettings(options.queueMode) } };
+  return `// lanesim: what the black-box suite is told of the OpenClaw gateway's configuration (lanesim's config shape)\n${JSON.stringify(config, null, 2)}\n`;
+}
+
 /** BRIEF §6: the config that worked, isolated (no update checks, no channels), the fake model as provider. */
 function openclawConfig(options: { port: number; token: string; modelBaseUrl: string; queueMode: QueueMode; maxConcurrent: number }): string {
   const config = {
@@ -419,76 +436,6 @@ function logTail(file: string, lines = 25): string {
   }
 }
 
-/** The text of an OpenAI chat message's content (a string or text parts). */
-function contentText(content: unknown): string {
-  if (typeof content === 'string') return content;
-  if (Array.isArray(content)) return content.map((part) => (typeof part === 'object' && part !== null && typeof (part as { text?: unknown }).text === 'string' ? (part as { text: string }).text : '')).join('');
-  return '';
-}
-
-const OPENCLAW_CONTEXT_OPEN = '<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>';
-
-/**
- * OpenClaw 2026.9.6 sends the user's text in one user message and then a
- * user message of its own holding only `<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>
- * ... <<<END_OPENCLAW_INTERNAL_CONTEXT>>>` (active exec sessions, sub-agents).
- * lanesim's fake model matches script markers in, and logs, the LAST user
- * message only, so no case's rule would ever match. This shim sits between
- * OpenClaw and the fake model and drops those context-only user messages
- * that follow another user message, nothing else; responses (SSE included)
- * are piped back untouched and a cancelled request cancels its upstream.
- */
-async function startPromptShim(upstream: string): Promise<{ baseUrl: string; close(): Promise<void> }> {
-  const up = new URL(upstream);
-  const { createServer: createHttpServer, request: httpRequest } = await import('node:http');
-  const server = createHttpServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      let body = Buffer.concat(chunks);
-      if (req.method === 'POST' && (req.url ?? '').includes('chat/completions')) {
-        try {
-          const parsed = JSON.parse(body.toString('utf8')) as { messages?: Array<{ role?: unknown; content?: unknown }> };
-          if (Array.isArray(parsed.messages)) {
-            const messages = parsed.messages;
-            parsed.messages = messages.filter((m, i) => !(m.role === 'user' && contentText(m.content).trimStart().startsWith(OPENCLAW_CONTEXT_OPEN)
-              && messages.slice(0, i).some((p) => p.role === 'user')));
-            body = Buffer.from(JSON.stringify(parsed));
-          }
-        } catch {
-          // not JSON: the fake model answers 400 itself
-        }
-      }
-      const headers = { ...req.headers, host: up.host, 'content-length': String(body.length) };
-      const forward = httpRequest({ host: up.hostname, port: up.port, method: req.method, path: req.url, headers }, (upRes) => {
-        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-        upRes.pipe(res);
-      });
-      forward.on('error', (error) => {
-        if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: { message: `lanesim prompt shim: ${error.message}`, type: 'server_error', code: null, param: null } }));
-      });
-      res.on('close', () => {
-        if (!res.writableFinished) forward.destroy();
-      });
-      forward.end(body);
-    });
-  });
-  await new Promise<void>((resolveListen, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolveListen());
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  return {
-    baseUrl: `http://127.0.0.1:${port}/v1`,
-    close: () => new Promise<void>((resolveClose) => {
-      server.close(() => resolveClose());
-      server.closeAllConnections();
-    }),
-  };
-}
-
 /** Every case exported (in arrays) by the gateway-level case files: all of src/conformance/cases but lane cases and helpers. */
 async function gatewayLevelCases(): Promise<ConformanceCase[]> {
   const dir = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'conformance', 'cases');
@@ -534,11 +481,11 @@ async function runPeer(paths: OpenClawPeerPaths, options: RunOptions): Promise<n
   const compileCache = join(work, 'compile-cache');
   for (const dir of [home, state, tmp, compileCache]) mkdirSync(dir, { recursive: true });
   const configPath = join(work, 'openclaw.json5');
+  const lanesimConfigPath = join(work, 'lanesim.json5');
   const logPath = join(work, 'gateway.log');
   const token = randomBytes(16).toString('hex');
   const maxConcurrent = 4;
   let model: FakeModelServer | null = null;
-  let shim: { baseUrl: string; close(): Promise<void> } | null = null;
   let child: ChildProcess | null = null;
   let exited = false;
   let interrupted = false;
@@ -589,7 +536,6 @@ async function runPeer(paths: OpenClawPeerPaths, options: RunOptions): Promise<n
     if (cleaned) return;
     cleaned = true;
     await stopGateway();
-    if (shim !== null) await shim.close();
     if (model !== null) await model.close();
     rmSync(work, { recursive: true, force: true });
     const others = otherOpenClawProcesses(child?.pid);
@@ -605,10 +551,11 @@ async function runPeer(paths: OpenClawPeerPaths, options: RunOptions): Promise<n
   process.once('SIGTERM', onSignal);
   try {
     model = await startFakeModel({ script: { models: ['fake-model'], rules: [], default: QUICK }, seed: options.seed, timeScale: 1 });
-    shim = await startPromptShim(model.url);
     const port = await freePort();
-    writeFileSync(configPath, openclawConfig({ port, token, modelBaseUrl: shim.baseUrl, queueMode: options.queueMode, maxConcurrent }));
-    progress(`fake model ${model.url} (OpenClaw reaches it through the prompt shim ${shim.baseUrl}); gateway config ${configPath}`);
+    writeFileSync(configPath, openclawConfig({ port, token, modelBaseUrl: model.baseUrl, queueMode: options.queueMode, maxConcurrent }));
+    // The same settings in lanesim's shape: what the cases are told (session.config), loaded as `conform --config` loads it.
+    writeFileSync(lanesimConfigPath, lanesimConfig({ queueMode: options.queueMode, maxConcurrent }));
+    progress(`fake model ${model.url}; gateway config ${configPath}; lanesim view of it ${lanesimConfigPath}`);
     const logFd = openSync(logPath, 'a');
     const entry = join(paths.openclawDir, 'openclaw.mjs');
     if (!existsSync(entry)) throw new StepError(`${entry} is missing: reinstall with \`npx tsx scripts/openclaw-peer.ts clean\` then \`install\``);
@@ -658,7 +605,8 @@ async function runPeer(paths: OpenClawPeerPaths, options: RunOptions): Promise<n
       // Hold the peer for manual or external runs until Ctrl-C / SIGTERM, then clean up as a run does.
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
-      process.stdout.write(`${JSON.stringify({ url, token, modelControlUrl: model.url, timeScale: 1, queueMode: options.queueMode, log: logPath }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ url, token, modelControlUrl: model.url, timeScale: 1, queueMode: options.queueMode, config: lanesimConfigPath, log: logPath }, null, 2)}\n`);
+      progress(`conform against it: npx lanesim conform --url ${url} --token ${token} --model-control ${model.url} --config ${lanesimConfigPath}`);
       progress('serving: stop with Ctrl-C or SIGTERM');
       await new Promise<void>((resolveStop) => {
         process.once('SIGINT', () => resolveStop());
@@ -666,14 +614,16 @@ async function runPeer(paths: OpenClawPeerPaths, options: RunOptions): Promise<n
       });
       return 0;
     }
-    const known = parseConfig({ agents: { defaults: { maxConcurrent } }, messages: { queue: queueSettings(options.queueMode) } });
+    const known = blackBoxConfig(await readConfigFile(lanesimConfigPath), lanesimConfigPath);
     const target = websocketTarget({
       url,
       token,
       modelControlUrl: model.url,
       timeScale: 1,
       name: `openclaw@${OPENCLAW_VERSION} (queue ${options.queueMode})`,
-      config: known,
+      config: known.config,
+      liveness: known.liveness,
+      facts: known.facts,
       requestTimeoutMs: 60_000,
     });
     const cases = [...PROTOCOL_CASES, ...(await gatewayLevelCases())];

@@ -3,13 +3,19 @@
  *
  *   lanesim conform                        the reference gateway, in process (the embedded default)
  *   lanesim conform --adapter ./a.ts       your gateway through the in-process adapter (src/conformance/adapter.ts)
- *   lanesim conform --url ws://127.0.0.1:P --token T [--model-control URL] [--time-scale X]
- *                                          any gateway, black box over WebSocket
+ *   lanesim conform --url ws://127.0.0.1:P --token T [--model-control URL] [--time-scale X] [--config FILE]
+ *                                          any gateway, black box over WebSocket; --config (JSON5,
+ *                                          lanesim's config shape, docs/SPEC.md CFG-1) tells the suite
+ *                                          how that gateway is configured (queue mode, cap, drop,
+ *                                          warnThresholdMs, heartbeat...), so cases needing a given
+ *                                          configuration run instead of being n/a
  *   lanesim conform --openclaw-queue [DIR] OpenClaw's own command queue, in process (lane cases)
  *   lanesim conform --list [--verbose]     the catalogue
  *
  * Common: --only ID[,ID] --skip ID[,ID] (ids or prefixes), --seed N, --json FILE,
- * --junit FILE, --verbose. Exit code 1 when a MUST case fails, 2 on bad input.
+ * --junit FILE, --verbose, --case-timeout MS (wall-clock limit per case:
+ * default 120000 for --url, 60000 in process). Exit code 1 when a MUST case
+ * fails, 2 on bad input.
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -22,8 +28,9 @@ import { jsonReport, junitReport, terminalReport } from '../conformance/report.t
 import { runSuite, selectCases } from '../conformance/runner.ts';
 import { laneTarget, openClawLaneQueue } from '../conformance/targets/lane-adapters.ts';
 import { referenceTarget } from '../conformance/targets/reference.ts';
-import { websocketTarget } from '../conformance/targets/websocket.ts';
+import { blackBoxConfig, websocketTarget } from '../conformance/targets/websocket.ts';
 import type { ConformanceTarget } from '../conformance/types.ts';
+import { ConfigError, readConfigFile } from '../model/config.ts';
 import { parseSeed } from '../model/prng.ts';
 import { table } from '../report/format.ts';
 import { UsageError } from './errors.ts';
@@ -79,6 +86,8 @@ export async function conformCommand(argv: string[], out: (line: string) => void
         seed: { type: 'string' },
         json: { type: 'string' },
         junit: { type: 'string' },
+        'case-timeout': { type: 'string' },
+        config: { type: 'string' },
       },
     }));
   } catch (error) {
@@ -98,6 +107,17 @@ export async function conformCommand(argv: string[], out: (line: string) => void
       throw new UsageError(`conform: --seed: ${(error as Error).message}`);
     }
   }
+  let caseTimeoutMs: number | null = null;
+  if (values['case-timeout'] !== undefined) {
+    const raw = values['case-timeout'];
+    caseTimeoutMs = /^\d+$/.test(raw) ? Number(raw) : NaN;
+    if (!Number.isSafeInteger(caseTimeoutMs) || caseTimeoutMs < 1 || caseTimeoutMs > 2_147_483_647) {
+      throw new UsageError(`conform: --case-timeout must be a whole number of milliseconds from 1 to 2147483647, got ${JSON.stringify(raw)}`);
+    }
+  }
+  if (values.config !== undefined && values.url === undefined) {
+    throw new UsageError('conform: --config describes a gateway reached with --url (in-process targets take their configuration from the case)');
+  }
   let target: ConformanceTarget;
   let replayPrefix = 'npx lanesim conform';
   if (values.adapter !== undefined) {
@@ -111,8 +131,23 @@ export async function conformCommand(argv: string[], out: (line: string) => void
     if (modelControl !== undefined && !/^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?(\/|$)/.test(modelControl)) {
       throw new UsageError(`conform: --model-control must be an http:// URL on 127.0.0.1, got ${JSON.stringify(modelControl)}`);
     }
-    target = websocketTarget({ url: values.url, timeScale, ...(values.token !== undefined ? { token: values.token } : {}), ...(modelControl !== undefined ? { modelControlUrl: modelControl } : {}) });
-    replayPrefix += ` --url ${values.url}${values.token !== undefined ? ' --token <token>' : ''}${modelControl !== undefined ? ` --model-control ${modelControl}` : ''}${timeScale !== 1 ? ` --time-scale ${timeScale}` : ''}`;
+    let described: ReturnType<typeof blackBoxConfig> | null = null;
+    if (values.config !== undefined) {
+      try {
+        described = blackBoxConfig(await readConfigFile(values.config), values.config);
+      } catch (error) {
+        if (error instanceof ConfigError) throw new UsageError(`conform: --config: ${error.message}`);
+        throw error;
+      }
+    }
+    target = websocketTarget({
+      url: values.url,
+      timeScale,
+      ...(values.token !== undefined ? { token: values.token } : {}),
+      ...(modelControl !== undefined ? { modelControlUrl: modelControl } : {}),
+      ...(described !== null ? { config: described.config, liveness: described.liveness, facts: described.facts } : {}),
+    });
+    replayPrefix += ` --url ${values.url}${values.token !== undefined ? ' --token <token>' : ''}${modelControl !== undefined ? ` --model-control ${modelControl}` : ''}${timeScale !== 1 ? ` --time-scale ${timeScale}` : ''}${values.config !== undefined ? ` --config ${values.config}` : ''}`;
   } else if (values['openclaw-queue'] !== undefined) {
     const dir = values['openclaw-queue'] === '' ? undefined : values['openclaw-queue'];
     target = laneTarget('openclaw command-queue', () => openClawLaneQueue(dir === undefined ? {} : { packageDir: dir }));
@@ -120,6 +155,7 @@ export async function conformCommand(argv: string[], out: (line: string) => void
   } else {
     target = referenceTarget();
   }
+  if (caseTimeoutMs !== null) replayPrefix += ` --case-timeout ${caseTimeoutMs}`;
   const only = list(values.only);
   const skip = list(values.skip);
   const selected = selectCases(ALL_CASES, only, skip);
@@ -134,6 +170,7 @@ export async function conformCommand(argv: string[], out: (line: string) => void
     skip,
     seed,
     replayPrefix,
+    caseTimeoutMs: caseTimeoutMs ?? (target.kind === 'websocket' ? 120_000 : 60_000),
     onProgress: (done, total, result) => {
       const now = Date.now();
       const line = `[${done}/${total}] ${result.id} ${result.status} (${((now - started) / 1000).toFixed(1)} s)`;

@@ -58,6 +58,7 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteReport> {
   const seed = options.seed ?? 1;
   const selected = selectCases(options.cases, options.only, options.skip);
   const started = process.hrtime.bigint();
+  const startedAt = new Date().toISOString();
   const results: CaseResult[] = [];
   for (const c of selected) {
     const result = await runCase(c, options, seed);
@@ -73,7 +74,7 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteReport> {
     target: options.target.name,
     targetKind: options.target.kind,
     seed,
-    startedAt: new Date().toISOString(),
+    startedAt,
     durationMs: Number(process.hrtime.bigint() - started) / 1e6,
     results,
     summary,

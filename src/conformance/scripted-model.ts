@@ -20,7 +20,7 @@
  * `model stream failed: terminated` for mode `close`), `client-closed` (the
  * run was aborted: its signal fired), `server-closed` (close()).
  */
-import { chooseRule, planResponse, requestFeatures, type PlannedEvent, type PlannedResponse, type RequestFeatures } from '../fake-model/plan.ts';
+import { chooseRule, markersIn, planResponse, requestFeatures, scriptMarkers, type PlannedEvent, type PlannedResponse, type RequestFeatures } from '../fake-model/plan.ts';
 import { resolveScript, type FakeModelScript, type ScriptName } from '../fake-model/script.ts';
 import type { RequestLogEntry, RequestOutcome } from '../fake-model/server.ts';
 import { assertSeed } from '../model/prng.ts';
@@ -45,6 +45,11 @@ function excerpt(text: string): string {
   return text.length > EXCERPT ? `${text.slice(0, EXCERPT)}…` : text;
 }
 
+/** Tool results in the log: cut at 4000 characters (a file read can be long). */
+function excerptLong(text: string): string {
+  return text.length > 4_000 ? `${text.slice(0, 4_000)}…` : text;
+}
+
 interface Job {
   entry: RequestLogEntry;
   startedAt: number;
@@ -55,6 +60,7 @@ interface Job {
 
 export class InProcessModelClient implements ModelClient {
   private script: FakeModelScript;
+  private markers: string[];
   private seed: number;
   readonly timeScale: number;
   private readonly counts = new Map<number, number>();
@@ -65,6 +71,7 @@ export class InProcessModelClient implements ModelClient {
 
   constructor(options: InProcessModelClientOptions = {}) {
     this.script = resolveScript(options.script ?? 'default');
+    this.markers = scriptMarkers(this.script);
     this.seed = assertSeed(options.seed ?? 1);
     const timeScale = options.timeScale ?? 1;
     if (typeof timeScale !== 'number' || !Number.isFinite(timeScale) || timeScale <= 0) {
@@ -77,12 +84,13 @@ export class InProcessModelClient implements ModelClient {
   /** Replaces the script (validated: throws ScriptError) and resets the rule counters. */
   setScript(script: FakeModelScript | ScriptName | unknown): void {
     this.script = resolveScript(script);
+    this.markers = scriptMarkers(this.script);
     this.counts.clear();
   }
 
   /** A copy of the request log. */
   requests(): RequestLogEntry[] {
-    return this.log.map((e) => ({ ...e, toolCalls: [...e.toolCalls] }));
+    return this.log.map((e) => ({ ...e, toolCalls: [...e.toolCalls], userMessages: [...e.userMessages], markers: [...e.markers] }));
   }
 
   /** Clears the request log and the rule counters (and sets the seed if given). */
@@ -221,6 +229,9 @@ export class InProcessModelClient implements ModelClient {
       lastRole: f.lastRole,
       lastMessage: excerpt(f.lastText),
       lastUserMessage: excerpt(f.lastUserText),
+      userMessages: [...f.turnUserTexts],
+      markers: markersIn(this.markers, f),
+      lastToolResult: f.lastToolText === null ? null : excerptLong(f.lastToolText),
       toolResults: f.toolResultsSinceUser,
       toolsCount: f.toolsCount,
       promptTokens: f.promptTokens,

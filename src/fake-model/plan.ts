@@ -28,11 +28,31 @@ export interface RequestFeatures {
   messageCount: number;
   /** Text of the last `user` message ('' if none). */
   lastUserText: string;
+  /**
+   * Texts of the request's *user turn*, oldest first. The turn is what follows
+   * the last `assistant` message that answered (an assistant message NOT
+   * followed by a `tool` message); the assistant's tool calls and their
+   * results inside the turn do not end it. `marker` matches against each of
+   * these user messages. So a gateway that wraps the user's text, or appends
+   * user messages of its own (OpenClaw appends
+   * `<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>...` after the user's text, and
+   * again after each tool result), still has the user's text in the turn,
+   * while a marker of an earlier, answered turn does not match. Empty when
+   * the turn has no user message.
+   */
+  turnUserTexts: string[];
   /** Role of the last message. */
   lastRole: string;
   /** Text of the last message. */
   lastText: string;
-  /** `tool` messages after the last `user` message. */
+  /**
+   * Text of the turn's last tool result when nothing but user messages follows
+   * it (the request answers a tool result, possibly with context or steered
+   * text the gateway added after it); null otherwise. `afterToolResult` and
+   * `toolResultContains` look at this.
+   */
+  lastToolText: string | null;
+  /** `tool` messages in the user turn (after the last answering assistant message). */
   toolResultsSinceUser: number;
   toolsCount: number;
   /** chars / 4 of the messages' text (content, tool call names and arguments), rounded up. */
@@ -72,10 +92,29 @@ export function requestFeatures(body: Record<string, unknown>): RequestFeatures 
     }
     if (m['role'] === 'user') lastUser = i;
   }
+  const isTool = (role: unknown): boolean => role === 'tool' || role === 'function';
+  // The turn starts after the last assistant message that answered (one not followed by a tool result).
+  let turnStart = 0;
+  for (let i = messages.length - 1; i >= 0; i--) {
+    if (messages[i]!['role'] === 'assistant' && !isTool(messages[i + 1]?.['role'])) {
+      turnStart = i + 1;
+      break;
+    }
+  }
+  const turn: string[] = [];
   let toolResults = 0;
-  for (let i = lastUser + 1; i < messages.length; i++) {
+  for (let i = turnStart; i < messages.length; i++) {
     const role = messages[i]!['role'];
-    if (role === 'tool' || role === 'function') toolResults++;
+    if (role === 'user') turn.push(messageText(messages[i]!['content']));
+    else if (isTool(role)) toolResults++;
+  }
+  // The last message of the exchange (user, system and developer messages aside): a tool result, or not.
+  let lastToolText: string | null = null;
+  for (let i = messages.length - 1; i >= turnStart; i--) {
+    const role = messages[i]!['role'];
+    if (role === 'user' || role === 'system' || role === 'developer') continue;
+    if (isTool(role)) lastToolText = messageText(messages[i]!['content']);
+    break;
   }
   const last = messages[messages.length - 1]!;
   const tools = body['tools'];
@@ -83,8 +122,10 @@ export function requestFeatures(body: Record<string, unknown>): RequestFeatures 
     model: typeof body['model'] === 'string' ? body['model'] : 'fake-model',
     messageCount: messages.length,
     lastUserText: lastUser < 0 ? '' : messageText(messages[lastUser]!['content']),
+    turnUserTexts: turn,
     lastRole: String(last['role']),
     lastText: messageText(last['content']),
+    lastToolText,
     toolResultsSinceUser: toolResults,
     toolsCount: Array.isArray(tools) ? tools.length : 0,
     promptTokens: Math.ceil(chars / 4),
@@ -112,10 +153,10 @@ function anyOf(value: string | readonly string[], test: (v: string) => boolean):
 
 export function matchSpec(spec: MatchSpec, f: RequestFeatures): boolean {
   if (spec.model !== undefined && !anyOf(spec.model, (m) => globMatch(m, f.model))) return false;
-  if (spec.marker !== undefined && !anyOf(spec.marker, (m) => f.lastUserText.includes(m))) return false;
-  const isTool = f.lastRole === 'tool' || f.lastRole === 'function';
-  if (spec.afterToolResult !== undefined && spec.afterToolResult !== isTool) return false;
-  if (spec.toolResultContains !== undefined && !(isTool && anyOf(spec.toolResultContains, (s) => f.lastText.includes(s)))) return false;
+  if (spec.marker !== undefined && !anyOf(spec.marker, (m) => f.turnUserTexts.some((t) => t.includes(m)))) return false;
+  const tool = f.lastToolText;
+  if (spec.afterToolResult !== undefined && spec.afterToolResult !== (tool !== null)) return false;
+  if (spec.toolResultContains !== undefined && !(tool !== null && anyOf(spec.toolResultContains, (s) => tool.includes(s)))) return false;
   if (spec.toolResults !== undefined) {
     const n = f.toolResultsSinceUser;
     const r = spec.toolResults;
@@ -129,6 +170,25 @@ export function ruleMatches(rule: Rule, f: RequestFeatures): boolean {
   if (m === undefined) return true;
   if (Array.isArray(m)) return (m as readonly MatchSpec[]).some((s) => matchSpec(s, f));
   return matchSpec(m as MatchSpec, f);
+}
+
+/** Every marker string the script's rules name, in rule order, without repeats. */
+export function scriptMarkers(script: FakeModelScript): string[] {
+  const out: string[] = [];
+  for (const rule of script.rules) {
+    const m = rule.match;
+    const specs: readonly MatchSpec[] = m === undefined ? [] : Array.isArray(m) ? (m as readonly MatchSpec[]) : [m as MatchSpec];
+    for (const spec of specs) {
+      const list = spec.marker === undefined ? [] : typeof spec.marker === 'string' ? [spec.marker] : spec.marker;
+      for (const marker of list) if (!out.includes(marker)) out.push(marker);
+    }
+  }
+  return out;
+}
+
+/** The script's markers (scriptMarkers) that occur in the request's user turn: what the request log shows as `markers`. */
+export function markersIn(markers: readonly string[], f: RequestFeatures): string[] {
+  return markers.filter((m) => f.turnUserTexts.some((t) => t.includes(m)));
 }
 
 /** Index of the default rule in match counters and plan seeds. */

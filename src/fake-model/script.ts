@@ -36,13 +36,27 @@ export type NumberOrRange = number | readonly [number, number];
 export interface MatchSpec {
   /** The request's `model`: exact, or a glob with `*`; a list means any of them. */
   model?: string | readonly string[];
-  /** A substring of the last user message's text; a list means any of them. */
+  /**
+   * A substring of one of the user messages of the request's *user turn*:
+   * every `user` message after the last `assistant` message that answered (an
+   * assistant message followed by a tool result is a tool call inside the turn
+   * and does not end it). A gateway that wraps the user's text, or appends
+   * user messages of its own (OpenClaw adds a
+   * `<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>` message after the user's text and
+   * after each tool result), still matches; a marker from an earlier, already
+   * answered turn does not. A list means any of them.
+   */
   marker?: string | readonly string[];
-  /** true: the last message has role `tool`; false: it has not. */
+  /**
+   * true: the request answers a tool result: the last message other than
+   * user (and system) messages is a `tool` message of the user turn (a
+   * gateway may append user messages after a tool result: OpenClaw appends its
+   * internal context); false: it does not.
+   */
   afterToolResult?: boolean;
-  /** The last message is a tool result whose text contains this (any of a list). Implies afterToolResult. */
+  /** That tool result's text contains this (any of a list). Implies afterToolResult. */
   toolResultContains?: string | readonly string[];
-  /** How many `tool` messages follow the last user message: exactly N, or {min, max} (inclusive). */
+  /** How many `tool` messages the user turn holds (see `marker`): exactly N, or {min, max} (inclusive). */
   toolResults?: number | { readonly min?: number; readonly max?: number };
 }
 
@@ -402,7 +416,7 @@ const and = (specs: MatchSpec[], extra: MatchSpec): MatchSpec[] => specs.map((s)
  *   1. ~4k-token prompt, ~120-220 tokens of text, then
  *      `sessions_send {"targetSessionKey":"agent:coder:main","message":"[lanesim:cascade-coder] ..."}`.
  *   2. after the tool result: a ~250-400-token summary.
- * Coder (model `coder`, or `[lanesim:cascade-coder]` in its last user message):
+ * Coder (model `coder`, or `[lanesim:cascade-coder]` in its user turn):
  *   1. reads ~18k tokens (ttft ≈ 1.5 s + 18k / 3k tok/s ≈ 7.5 s), ~150-250 tokens,
  *      then the incident's malformed `read` with arguments `{}`.
  *   2. after a tool result containing `Error:` (or OpenClaw's `Missing required parameter`),

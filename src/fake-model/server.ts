@@ -45,7 +45,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import JSON5 from 'json5';
 import { assertSeed } from '../model/prng.ts';
-import { chooseRule, planResponse, requestFeatures, type PlannedEvent, type PlannedResponse, type RequestFeatures } from './plan.ts';
+import { chooseRule, markersIn, planResponse, requestFeatures, scriptMarkers, type PlannedEvent, type PlannedResponse, type RequestFeatures } from './plan.ts';
 import { ScriptError, resolveScript, scriptModels, type FakeModelScript, type ScriptName } from './script.ts';
 
 export const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
@@ -92,7 +92,24 @@ export interface RequestLogEntry {
   lastMessage: string;
   /** The last user message's text, cut to 200 characters. */
   lastUserMessage: string;
-  /** `tool` messages after the last user message. */
+  /**
+   * The full texts of the request's user turn (plan.ts `turnUserTexts`: the
+   * user messages after the last assistant message before the last user
+   * message), oldest first: what `marker` matched against. Identify a
+   * request by these (or by `markers` / `rule`), not by the excerpt above.
+   */
+  userMessages: string[];
+  /** The script's markers (any rule's) found in `userMessages`, in rule order. */
+  markers: string[];
+  /**
+   * The tool result the request answers (plan.ts `lastToolText`: the turn's
+   * last tool message when only user messages follow it), cut at 4000
+   * characters; null when the request does not answer a tool result. A
+   * gateway may append user messages after a tool result (OpenClaw does), so
+   * read tool results here, not from `lastMessage`.
+   */
+  lastToolResult: string | null;
+  /** `tool` messages in the user turn (after the last answering assistant message). */
   toolResults: number;
   toolsCount: number;
   /** chars / 4 of the messages. */
@@ -149,6 +166,11 @@ function sendFailure(res: http.ServerResponse, f: HttpFailure): void {
 
 function excerpt(text: string): string {
   return text.length > EXCERPT ? `${text.slice(0, EXCERPT)}…` : text;
+}
+
+/** Tool results in the log: cut at 4000 characters (a file read can be long). */
+function excerptLong(text: string): string {
+  return text.length > 4_000 ? `${text.slice(0, 4_000)}…` : text;
 }
 
 /**
@@ -233,6 +255,7 @@ export async function startFakeModel(options: FakeModelOptions = {}): Promise<Fa
   const bodyLimit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT;
   let script = resolveScript(options.script ?? 'default');
   let models = scriptModels(script);
+  let markers = scriptMarkers(script);
   const counts = new Map<number, number>();
   let log: RequestLogEntry[] = [];
   let nextIndex = 0;
@@ -247,6 +270,7 @@ export async function startFakeModel(options: FakeModelOptions = {}): Promise<Fa
     const next = resolveScript(input);
     script = next;
     models = scriptModels(next);
+    markers = scriptMarkers(next);
     counts.clear();
   };
 
@@ -316,6 +340,9 @@ export async function startFakeModel(options: FakeModelOptions = {}): Promise<Fa
       lastRole: f.lastRole,
       lastMessage: excerpt(f.lastText),
       lastUserMessage: excerpt(f.lastUserText),
+      userMessages: [...f.turnUserTexts],
+      markers: markersIn(markers, f),
+      lastToolResult: f.lastToolText === null ? null : excerptLong(f.lastToolText),
       toolResults: f.toolResultsSinceUser,
       toolsCount: f.toolsCount,
       promptTokens: f.promptTokens,
@@ -608,7 +635,7 @@ export async function startFakeModel(options: FakeModelOptions = {}): Promise<Fa
     port: actualPort,
     close,
     setScript,
-    requests: () => log.map((e) => ({ ...e, toolCalls: [...e.toolCalls] })),
+    requests: () => log.map((e) => ({ ...e, toolCalls: [...e.toolCalls], userMessages: [...e.userMessages], markers: [...e.markers] })),
     reset,
     stats: () => ({ inFlight: jobs.size, timers: timerCount.n }),
     get seed() {

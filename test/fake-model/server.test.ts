@@ -314,6 +314,12 @@ describe('fake model: rules', () => {
       [{ messages: [user('[twice]')] }, 'twice'],
       [{ messages: [user('[twice]')] }, 'default'],
       [{ messages: [{ role: 'user', content: [{ type: 'text', text: 'parts [lanesim:cascade-coder]' }] }] }, 'coder'],
+      // The marker is in the user turn, followed by a user message the gateway appends (OpenClaw's internal context).
+      [{ model: 'gpt', messages: [user('[date UTC] please [lanesim:cascade-coder] work\n\nRuntime: x'), user('<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>> ctx')] }, 'coder'],
+      // A marker only in an earlier, answered turn does not match.
+      [{ model: 'gpt', messages: [user('[lanesim:cascade-coder] before'), { role: 'assistant', content: 'done' }, user('something else')] }, 'default'],
+      // A tool result followed by a user message the gateway appends (OpenClaw's internal context): still after the tool result.
+      [{ model: 'gpt', messages: [...toolTurn("Error: read tool requires 'path' parameter. Received: {}"), user('<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>> ctx')] }, 'retry'],
     ];
     for (const [body, rule] of cases) {
       const r = await sse(server, body);
@@ -321,8 +327,24 @@ describe('fake model: rules', () => {
       expect(server.requests().at(-1)!.rule, JSON.stringify(body)).toBe(rule);
     }
     const log = server.requests();
-    expect(log.map((e) => e.matchIndex)).toEqual([0, 1, 0, 0, 0, 1, 0, 1, 1, 2]);
-    expect(log[3]).toMatchObject({ lastRole: 'tool', toolResults: 1, lastMessage: expect.stringContaining("requires 'path'"), lastUserMessage: 'do it' });
+    expect(log.map((e) => e.matchIndex)).toEqual([0, 1, 0, 0, 0, 1, 0, 1, 1, 2, 3, 2, 1]);
+    expect(log[3]).toMatchObject({
+      lastRole: 'tool', toolResults: 1, lastMessage: expect.stringContaining("requires 'path'"), lastToolResult: expect.stringContaining("requires 'path'"),
+      lastUserMessage: 'do it', userMessages: ['do it'], markers: [],
+    });
+    expect(log[0]).toMatchObject({ lastToolResult: null });
+    expect(log[12]).toMatchObject({
+      rule: 'retry', lastRole: 'user', toolResults: 1, lastToolResult: "Error: read tool requires 'path' parameter. Received: {}",
+      userMessages: ['do it', '<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>> ctx'],
+    });
+    // The log shows the whole user turn and the script's markers found in it.
+    expect(log[10]).toMatchObject({
+      rule: 'coder',
+      userMessages: ['[date UTC] please [lanesim:cascade-coder] work\n\nRuntime: x', '<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>> ctx'],
+      markers: ['[lanesim:cascade-coder]'],
+    });
+    expect(log[11]).toMatchObject({ rule: 'default', userMessages: ['something else'], markers: [] });
+    expect(log[6]).toMatchObject({ userMessages: ['[twice]'], markers: ['[twice]'] });
   });
 
   it('the cascade script plays seed 004: handoff, malformed read, retry with a path, a ~6k-token reply', async () => {

@@ -27,8 +27,10 @@ export const GATEWAY: readonly Capability[] = ['gateway', 'model-script'];
 export const DEFAULT_HEARTBEAT_MS = 15_000;
 /** INV-ABORT-SETTLES: an aborted running task settles within this (LANE-12). */
 export const ABORT_GRACE_MS = 1_000;
-/** WS-16: at most one delta per run per this many ms. */
+/** WS-16: the reference paces a run's deltas at one per this many ms. */
 export const DELTA_THROTTLE_MS = 150;
+/** WS-16: the shortest delta pacing that conforms (OpenClaw 2026.9.6 paces live text at 75 ms, DEP-9). */
+export const DELTA_PACING_FLOOR_MS = 75;
 
 // ------------------------------------------------------------------ config
 
@@ -199,27 +201,69 @@ export interface Sent {
   /** Session time when the response came. */
   at: number;
   response: ResponseFrame;
+  /** Retryable errors retried before this answer (send()). */
+  retries: number;
 }
 
 let keySeq = 0;
+/** Distinguishes this process's idempotency keys from another run's on a long-lived gateway (keys may be remembered gateway-wide). */
+const KEY_TAG = `${Date.now().toString(36).slice(-5)}${Math.floor(Math.random() * 1296).toString(36).padStart(2, '0')}`;
 
-/** chat.send; the response must be ok (WS-13: a refusal is still ok:true with status rejected). */
+/** An idempotency key no other send of this process (or, very likely, of another run) uses. */
+export function uniqueKey(label: string): string {
+  return `${label}-${KEY_TAG}-${++keySeq}`;
+}
+
+/** How many times send() tries a chat.send the gateway answered with a retryable error. */
+export const SEND_ATTEMPTS = 5;
+
+/**
+ * A retryable error response: `error.retryable: true` (WS-2), or one that says
+ * in words to retry the same request (OpenClaw 2026.9.6 answers a chat.send
+ * that raced its own session bookkeeping with INVALID_REQUEST `session changed
+ * before chat.send; retry the request`, details.code
+ * SESSION_MUTATION_AUTHORIZATION_CHANGED, and no retryable flag).
+ */
+export function isRetryable(error: ResponseFrame['error'] | undefined): boolean {
+  if (error === undefined || error === null) return false;
+  if (error.retryable === true) return true;
+  const details = (error as { details?: unknown }).details;
+  if (details !== null && typeof details === 'object' && (details as { code?: unknown }).code === 'SESSION_MUTATION_AUTHORIZATION_CHANGED') return true;
+  return typeof error.message === 'string' && /\bretry the (same )?request\b/i.test(error.message);
+}
+
+/**
+ * chat.send; the response must be ok (WS-13: a refusal is still ok:true with
+ * status rejected). A retryable error (isRetryable) is retried with the same
+ * params, up to SEND_ATTEMPTS tries, after `retryAfterMs` or a short backoff
+ * (100, 200, 400, ... real ms): only the last answer is judged.
+ */
 export async function send(
   session: GatewaySession, client: TestClient, sessionKey: string, text: string,
   opts: { idempotencyKey?: string; channel?: string; route?: string } = {},
 ): Promise<Sent> {
-  const params: Record<string, unknown> = { sessionKey, message: text, idempotencyKey: opts.idempotencyKey ?? `k${++keySeq}-${client.name}` };
+  const params: Record<string, unknown> = { sessionKey, message: text, idempotencyKey: opts.idempotencyKey ?? uniqueKey(`k-${client.name}`) };
   if (opts.channel !== undefined) params['channel'] = opts.channel;
   if (opts.route !== undefined) params['route'] = opts.route;
-  const response = await client.request('chat.send', params);
+  let response = await client.request('chat.send', params);
+  let retries = 0;
+  while (!response.ok && isRetryable(response.error) && retries < SEND_ATTEMPTS - 1) {
+    retries++;
+    const after = response.error?.retryAfterMs;
+    const realMs = typeof after === 'number' && Number.isFinite(after) && after >= 0 ? Math.min(after, 5_000) : 100 * 2 ** (retries - 1);
+    // retryAfterMs is the gateway's own ms: session units are gateway ms x timeScale.
+    await session.sleep(realMs * session.timeScale);
+    response = await client.request('chat.send', params);
+  }
   const at = nowOf(session);
-  expectRule(response.ok, 'WS-13', 'chat.send answers ok:true with {runId, status} (a refused message is a response with status rejected)', () => `an error response ${JSON.stringify(response.error)}`);
+  expectRule(response.ok, 'WS-13', 'chat.send answers ok:true with {runId, status} (a refused message is a response with status rejected)',
+    () => `an error response ${JSON.stringify(response.error)}${retries > 0 ? ` (after ${retries} retr${retries === 1 ? 'y' : 'ies'} of a retryable error)` : ''}`);
   const payload = response.payload as { runId?: unknown; status?: unknown; code?: unknown } | null;
   expectRule(payload !== null && typeof payload === 'object' && typeof payload.runId === 'string' && payload.runId !== '' && typeof payload.status === 'string',
     'WS-13', 'chat.send payload {runId: non-empty string, status: string, code?}', () => JSON.stringify(payload));
   return {
     client, sessionKey, text, runId: payload.runId as string, status: payload.status as string,
-    code: typeof payload.code === 'string' ? payload.code : null, at, response,
+    code: typeof payload.code === 'string' ? payload.code : null, at, response, retries,
   };
 }
 
@@ -324,6 +368,22 @@ export async function waitAllEnded(session: GatewaySession, sent: readonly Sent[
   return ends;
 }
 
+/**
+ * When a sender's wait really ended. WS-17 ends it with its runId's terminal
+ * frame; a gateway that closes a waiting message with an empty `final` at
+ * once and answers it later under another runId (OpenClaw's followups, DEP-3)
+ * leaves its sender waiting for that answer all the same: then the wait ends
+ * when the model has finished answering the message (its requests, found by
+ * the marker `tag`; up to `withinMs` is waited for them).
+ */
+export async function realWaitEnd(session: GatewaySession, end: WaitEnd, tag: string, withinMs: number): Promise<WaitEnd & { emptyFinal: boolean }> {
+  if (!(end.kind === 'ran' && end.state === 'final' && end.text === '')) return { ...end, emptyFinal: false };
+  const log = await waitRequestsDone(session, [tag], withinMs);
+  if (log === null) return { ...end, emptyFinal: true };
+  const answered = Math.max(...requestsWith(log, tag).map((e) => e.t + (e.durationMs ?? 0)));
+  return { ...end, at: Math.round(Math.max(end.at, answered) * 1000) / 1000, emptyFinal: true };
+}
+
 /** Waits for a chat frame of `runId` in one of `states`. */
 export async function waitChat(session: GatewaySession, client: TestClient, runId: string, states: readonly string[], withinMs: number): Promise<ChatEvent | null> {
   return waitUntil(session, () => chats(client, runId).find((e) => states.includes(e.payload.state)) ?? null, withinMs);
@@ -358,7 +418,156 @@ export function fail(rule: string, expected: string, observed: string): never {
   throw new CaseFailure(rule, expected, observed);
 }
 
-/** Requests of the model log whose last user message contains the marker. */
+// ------------------------------------------------------------------ the model's requests
+
+/**
+ * The user messages of a request's user turn (the log's `userMessages`: the
+ * user messages after the last assistant message before the last user
+ * message, full text), falling back to the 200-character `lastUserMessage`
+ * excerpt for a log that predates them.
+ */
+export function userTexts(entry: RequestLogEntry): readonly string[] {
+  const list = (entry as { userMessages?: unknown }).userMessages;
+  return Array.isArray(list) ? (list as string[]) : [entry.lastUserMessage];
+}
+
+/**
+ * Whether the request's user turn carries `text`. Containment, not equality:
+ * a gateway may wrap the user's text (OpenClaw sends `[<date> UTC] <text>\n\nRuntime: ...`)
+ * and append user messages of its own; the text itself must be there whole.
+ */
+export function asks(entry: RequestLogEntry, text: string): boolean {
+  return userTexts(entry).some((t) => t.includes(text));
+}
+
+/** Whether one user message of the request's user turn is exactly `text` (no wrapping). */
+export function asksExactly(entry: RequestLogEntry, text: string): boolean {
+  return userTexts(entry).some((t) => t === text);
+}
+
+/**
+ * Requests of the model log that carry a case's marker (`[tag]`): answered by
+ * the rule named `tag`, or with the marker among the script's markers found in
+ * the user turn (`markers`), or in the user turn's text.
+ */
 export function requestsWith(log: readonly RequestLogEntry[], tag: string): RequestLogEntry[] {
-  return log.filter((e) => e.lastUserMessage.includes(marker(tag)));
+  const m = marker(tag);
+  return log.filter((e) => e.rule === tag || (e as { markers?: readonly string[] }).markers?.includes(m) === true || asks(e, m));
+}
+
+/**
+ * The tool result a request answers (the log's `lastToolResult`), or null.
+ * Not `lastMessage`: a gateway may append user messages after a tool result
+ * (OpenClaw appends its internal context), so the last message need not be it.
+ */
+export function toolResultOf(entry: RequestLogEntry): string | null {
+  const r = (entry as { lastToolResult?: unknown }).lastToolResult;
+  if (typeof r === 'string') return r;
+  if (r === null) return null;
+  return entry.lastRole === 'tool' ? entry.lastMessage : null;
+}
+
+/** What the model's requests carried, for failure texts: each request's user turn, cut. */
+export function describeRequests(log: readonly RequestLogEntry[], max = 8, chars = 60): string {
+  const shown = log.slice(-max).map((e) => `#${e.index} ${e.rule}: ${userTexts(e).map((t) => JSON.stringify(t.length > chars ? `${t.slice(0, chars)}…` : t)).join(' + ')}`);
+  return `${log.length > max ? `… ${log.length - max} earlier, ` : ''}${shown.join('; ') || 'no requests'}`;
+}
+
+/** When the first request carrying `tag` reached the model (log time, session units), or null. */
+export function firstRequestAt(log: readonly RequestLogEntry[], tag: string): number | null {
+  const hits = requestsWith(log, tag);
+  return hits.length === 0 ? null : Math.min(...hits.map((e) => e.t));
+}
+
+/** Waits until the model got a request carrying each tag; returns the log then (or null after withinMs). */
+export async function waitRequests(session: GatewaySession, tags: readonly string[], withinMs: number, stepMs = 100): Promise<RequestLogEntry[] | null> {
+  return waitUntil(session, async () => {
+    const log = await modelLog(session);
+    return tags.every((tag) => requestsWith(log, tag).length > 0) ? log : null;
+  }, withinMs, stepMs);
+}
+
+/**
+ * Waits until the model got a request carrying each tag and every request
+ * carrying one of them has ended (durationMs known); the log then, or null.
+ * A sender's wait may end before its message reaches the model (OpenClaw closes
+ * a followup with an empty final at once, DEP-3): cases that judge what the
+ * model saw wait on the model's side.
+ */
+export async function waitRequestsDone(session: GatewaySession, tags: readonly string[], withinMs: number, stepMs = 200): Promise<RequestLogEntry[] | null> {
+  return waitUntil(session, async () => {
+    const log = await modelLog(session);
+    return tags.every((tag) => {
+      const hits = requestsWith(log, tag);
+      return hits.length > 0 && hits.every((e) => e.durationMs !== null);
+    }) ? log : null;
+  }, withinMs, stepMs);
+}
+
+/**
+ * Did the message marked `laterTag` wait behind the requests marked
+ * `aheadTag`? Read from the model's side: its first request came only after
+ * the requests ahead (those that reached the model before it) had ended:
+ * all of them (`until: 'all'`, the default: one run ahead in its session), or
+ * the first of them (`'first'`: several runs filling a global lane, one of
+ * which has to end to free a slot). Waits (up to `withinMs`) for both to
+ * reach the model and the requests ahead to end. null when that cannot be
+ * told (one never reached the model).
+ */
+export async function waitedBehind(
+  session: GatewaySession, aheadTag: string, laterTag: string, withinMs: number, until: 'all' | 'first' = 'all',
+): Promise<{ waited: boolean; aheadEnd: number; laterStart: number } | null> {
+  const log = await waitUntil(session, async () => {
+    const l = await modelLog(session);
+    const later = requestsWith(l, laterTag)[0];
+    if (later === undefined) return null;
+    const ahead = requestsWith(l, aheadTag).filter((e) => e.index < later.index);
+    return ahead.length > 0 && (until === 'first' ? ahead.some((e) => e.durationMs !== null) : ahead.every((e) => e.durationMs !== null)) ? l : null;
+  }, withinMs, 200);
+  if (log === null) return null;
+  const later = requestsWith(log, laterTag)[0]!;
+  const ahead = requestsWith(log, aheadTag).filter((e) => e.index < later.index);
+  const ends = ahead.map((e) => e.t + (e.durationMs ?? Infinity));
+  const aheadEnd = until === 'first' ? Math.min(...ends) : Math.max(...ends);
+  const eps = session.timeScale;
+  const shown = (v: number): number => Math.round(v * 10) / 10;
+  return { waited: later.t >= aheadEnd - eps, aheadEnd: shown(aheadEnd), laterStart: shown(later.t) };
+}
+
+// ------------------------------------------------------------------ bystanders
+
+export interface Bystander {
+  client: TestClient;
+  sessionKey: string;
+  /** sessions.subscribe {sessionKey} answered ok. */
+  subscribed: boolean;
+  /** The error it answered instead (JSON), when refused. */
+  refusal: string | null;
+}
+
+/**
+ * Makes `client` a bystander of `sessionKey` (WS-11): it asks
+ * `sessions.subscribe {sessionKey}`. A gateway may refuse that form and still
+ * send every session's events to every operator connection (OpenClaw
+ * 2026.9.6 answers `unexpected property 'sessionKey'` and broadcasts chat and
+ * agent events): the case goes on, and `observes()` tells afterwards whether
+ * the bystander heard the session at all.
+ */
+export async function bystander(client: TestClient, sessionKey: string): Promise<Bystander> {
+  const res = await client.request('sessions.subscribe', { sessionKey });
+  return { client, sessionKey, subscribed: res.ok, refusal: res.ok ? null : JSON.stringify(res.error) };
+}
+
+/** Whether a bystander heard any chat/agent/lane.status event of its session. */
+export function observes(b: Bystander): boolean {
+  return b.client.events.some((e) => {
+    const p = e.payload as { sessionKey?: unknown } | null;
+    return (e.event === 'chat' || e.event === 'agent' || e.event === 'lane.status') && p !== null && typeof p === 'object' && p.sessionKey === b.sessionKey;
+  });
+}
+
+/** How a bystander came to hear the session, for notes. */
+export function describeBystander(b: Bystander): string {
+  return b.subscribed ? 'subscribed with sessions.subscribe {sessionKey}' :
+    `sessions.subscribe {sessionKey} refused (${b.refusal ?? '?'}); ${observes(b) ? 'it heard the session\'s events anyway (the gateway sends them to every operator connection)' : 'it heard none of the session\'s events'}`;
 }

@@ -4,10 +4,9 @@
  * black box sees them over a real socket (capability `raw-socket`) or through
  * protocol clients (`gateway`).
  *
- * Where OpenClaw 2026.9.6 answers differently from the letter of a WS rule
- * and docs/SPEC.md has no DEP entry departing from it on purpose, a case
- * accepts both forms and notes which one it saw (OpenClaw's behaviour is
- * the baseline the spec builds on):
+ * Where OpenClaw 2026.9.6 answers in another form than the reference's
+ * (docs/SPEC.md DEP-9, and §8 *Forms*: the behaviour is required, these
+ * forms conform too), a case accepts both forms and notes which one it saw:
  * - protocol mismatch: `error.code` PROTOCOL_MISMATCH, or INVALID_REQUEST
  *   with `details.code` PROTOCOL_MISMATCH (OpenClaw);
  * - first frame not `connect`: closed 1008, with or without an error
@@ -761,9 +760,9 @@ const idempotency: ConformanceCase = {
     if (session.modelRequests !== undefined && session.setModel !== undefined) {
       const requests = (await session.modelRequests()).filter((r) => r.rule === tag);
       expectRule(requests.length <= 1, 'WS-14', 'the model got exactly one request for the message', `${requests.length} requests`);
-      // No request under the case's rule: the marker never reached the model's last user message (OpenClaw
-      // appends a context message after the user's), so the log cannot attribute requests to this message.
-      if (requests.length === 0) ctx.note('model requests not attributable to the message (its marker was not in the last user message the model got)');
+      // No request under the case's rule: the marker never reached the model's user turn (the gateway
+      // rewrote the text beyond recognition), so the log cannot attribute requests to this message.
+      if (requests.length === 0) ctx.note('model requests not attributable to the message (its marker was not in the user turn the model got)');
     }
     ctx.note(`repeat during the run: ${String(p2.status)}; after it: ${String(p3.status)}`);
   },

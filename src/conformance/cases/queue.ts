@@ -13,13 +13,15 @@
 import { Prng } from '../../model/prng.ts';
 import { expectRule, type ConformanceCase } from '../types.ts';
 import {
-  ABORT_GRACE_MS, DELTA_THROTTLE_MS, GATEWAY, abortBound, gatewayMs,
-  chats, fail, heard, isTerminal, marker, modelLog, needQueue, on, openGateway, requireConfig, script, send, slack,
-  terminals, turn, waitAllEnded, waitChat, waitEnd, waitUntil, isVirtual, nowOf,
+  ABORT_GRACE_MS, DELTA_PACING_FLOOR_MS, DELTA_THROTTLE_MS, GATEWAY, abortBound, gatewayMs,
+  asks, asksExactly, bystander, chats, describeBystander, describeRequests, fail, heard, isTerminal, marker, modelLog, needQueue, observes, on, openGateway,
+  requestsWith, requireConfig, script, send, slack, terminals, turn, uniqueKey, userTexts, waitAllEnded, waitChat, waitEnd, waitUntil, waitedBehind, isVirtual, nowOf,
   type Sent, type WaitEnd,
 } from './gateway-support.ts';
 
 const COLLECT_HEADER = '[Queued messages while agent was busy]';
+/** Longest stretch of real time a case waits to watch a gateway's memory (idempotency keys). */
+const MEMORY_WATCH_REAL_MS = 30_000;
 
 function collectPrompt(texts: readonly string[]): string {
   return COLLECT_HEADER + texts.map((t, i) => `\n\n---\nQueued #${i + 1}\n${t}`).join('');
@@ -29,6 +31,15 @@ function collectPrompt(texts: readonly string[]): string {
 const hold = (ms: number) => turn({ ttftMs: ms, streamMs: 300, tokens: 4 });
 /** A run that streams `tokens` words over `ms` after 300 ms. */
 const stream = (ms: number, tokens = 30) => turn({ ttftMs: 300, streamMs: ms, tokens });
+
+/** The text of a transcript entry: WS-19's `text`, or a `content` string or list of text parts (other gateways' entries). */
+function entryText(m: Record<string, unknown>): string {
+  if (typeof m.text === 'string') return m.text;
+  const c = m.content;
+  if (typeof c === 'string') return c;
+  if (Array.isArray(c)) return c.map((part) => (part !== null && typeof part === 'object' && typeof (part as { text?: unknown }).text === 'string' ? (part as { text: string }).text : '')).join('');
+  return '';
+}
 
 function endOf(ends: Map<Sent, WaitEnd>, s: Sent): WaitEnd {
   const end = ends.get(s);
@@ -64,7 +75,8 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
     requires: GATEWAY,
     procedure:
       'Send one message to an idle session: answered started, the model gets its text, the sender hears a final for its runId. ' +
-      'Then (when the main cap is known) fill main with holding runs of other sessions: a message to another idle session is answered queued and later runs under its told runId.',
+      'Then (when the main cap is known) fill main with holding runs of other sessions: a message to another idle session is answered queued and later runs under its told runId ' +
+      '(answered otherwise, it fails only if it did wait: its model request came after a holder ended).',
     async run(ctx) {
       const { session, config } = await openGateway(ctx, { agents: { defaults: { maxConcurrent: 1 } } });
       await script(session, [on('hold', hold(6_000))]);
@@ -78,8 +90,8 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
         `its own run ends with a final frame for the told runId ${a.runId}`, describeEnd(end));
       expectRule(end.text !== '', 'QUEUE-2', 'the final frame carries the answer', 'an empty answer');
       const log = await modelLog(session);
-      expectRule(log.some((e) => e.lastUserMessage === text), 'QUEUE-2', `the model is asked the message's own text ${JSON.stringify(text)}`,
-        () => `last user messages: ${log.map((e) => JSON.stringify(e.lastUserMessage.slice(0, 60))).join(', ')}`);
+      expectRule(log.some((e) => asks(e, text)), 'QUEUE-2', `the model is asked the message's own text ${JSON.stringify(text)} (whole, possibly wrapped by the gateway)`,
+        () => `user turns: ${describeRequests(log)}`);
       if (config === null) {
         ctx.note('the main cap is unknown (no session.config): the queued-for-main part is skipped');
         return;
@@ -88,8 +100,16 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
       const holders: Sent[] = [];
       for (let i = 0; i < cap; i++) holders.push(await send(session, alice, session.sessionKey(`holder${i}`), `hold ${marker('hold')}`));
       const bob = await session.connect('bob');
-      const b = await send(session, bob, session.sessionKey('late'), 'after the holders');
-      expectRule(b.status === 'queued', 'QUEUE-2', `with main full (cap ${cap}), a message to an idle session is answered queued (it waits for main)`, `answered ${b.status}`);
+      const b = await send(session, bob, session.sessionKey('late'), `after the holders ${marker('late')}`);
+      if (b.status !== 'queued') {
+        // Answered otherwise: right if it did not wait; if it did wait for main, its sender was told it started while it waited.
+        const w = await waitedBehind(session, 'hold', 'late', 60_000, 'first');
+        if (w !== null && w.waited) {
+          fail('QUEUE-2', `with main full (cap ${cap}), a message to an idle session is answered queued (it waits for main)`,
+            `answered ${b.status}, yet it waited: its run reached the model only at ${w.laterStart}, after a run holding main ended (${w.aheadEnd}); the sender is not told it waits (DEP-8)`);
+        }
+        ctx.note(`with ${cap} holders, the message to an idle session was answered ${b.status} and ${w === null ? 'the model log does not tell whether it waited' : `did not wait (it reached the model at ${w.laterStart}, the first holder ended at ${w.aheadEnd})`}`);
+      }
       const ends2 = await waitAllEnded(session, [...holders, b], 60_000, 'QUEUE-2');
       const endB = endOf(ends2, b);
       expectRule(endB.kind === 'ran' && endB.state === 'final' && endB.runId === b.runId, 'QUEUE-2',
@@ -129,8 +149,8 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
       }
       const log = await modelLog(session);
       const merged = collectPrompt(['burst one', 'burst two']);
-      expectRule(log.some((r) => r.lastUserMessage === merged), 'QUEUE-1', `one model request with the collect prompt ${JSON.stringify(merged)}`,
-        () => log.map((r) => JSON.stringify(r.lastUserMessage.slice(0, 80))).join(', '));
+      expectRule(log.some((r) => asks(r, merged)), 'QUEUE-1', `one model request with the collect prompt ${JSON.stringify(merged)}`,
+        () => describeRequests(log, 8, 80));
     },
   },
   {
@@ -160,8 +180,8 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
       expectRule(endB.kind === 'carried' && endB.status === 'steered' && endB.runId === a.runId, 'WS-17',
         `bob hears a status frame (steered, carriedBy ${a.runId}) then that run's terminal frame`, describeEnd(endB));
       const log = await modelLog(session);
-      const first = log.find((r) => r.lastUserMessage.includes(marker('stream')));
-      const injected = log.filter((r) => r.lastUserMessage === steerText);
+      const first = requestsWith(log, 'stream')[0];
+      const injected = log.filter((r) => asks(r, steerText));
       expectRule(injected.length === 1, 'QUEUE-3', 'the steered text reaches the model exactly once', `${injected.length} requests`);
       expectRule(first !== undefined && injected[0]!.messageCount > first.messageCount, 'QUEUE-3',
         "it is a user message of the running conversation (the run's next request is longer than its first)",
@@ -206,7 +226,7 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
         `a ${endB.state} for ${b.runId} at ${endB.at} (text ${JSON.stringify(endB.text.slice(0, 40))})`);
       expectRule(endB.text !== '', 'QUEUE-4', 'the followup\'s final carries its answer', 'an empty final');
       const log = await modelLog(session);
-      expectRule(log.some((r) => r.lastUserMessage === text), 'QUEUE-4', `the model is asked ${JSON.stringify(text)} in a run of its own`, 'no such request');
+      expectRule(log.some((r) => asks(r, text)), 'QUEUE-4', `the model is asked ${JSON.stringify(text)} in a run of its own`, () => `no such request: ${describeRequests(log)}`);
     },
   },
   {
@@ -231,8 +251,8 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
       const endB = endOf(ends, b);
       expectRule(endB.kind === 'ran' && endB.runId === b.runId, 'QUEUE-5', `its followup runs under its told runId ${b.runId}`, describeEnd(endB));
       const log = await modelLog(session);
-      const first = log.find((r) => r.lastUserMessage.includes(marker('stream')));
-      const withText = log.filter((r) => r.lastUserMessage === text);
+      const first = requestsWith(log, 'stream')[0];
+      const withText = log.filter((r) => asks(r, text));
       expectRule(first !== undefined && withText.some((r) => r.messageCount > first.messageCount), 'QUEUE-5', 'the running conversation gets the message injected (a longer request ending with it)',
         () => `requests with it: ${withText.map((r) => r.messageCount).join(', ')} messages; first request ${first?.messageCount}`);
       expectRule(withText.some((r) => r.messageCount === first!.messageCount), 'QUEUE-5', 'and it runs again as its own turn (a fresh conversation ending with it)',
@@ -305,9 +325,9 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
         'both ride on one collect run with a new runId', `${endB.runId} / ${endC.runId}`);
       const log = await modelLog(session);
       const expected = collectPrompt(['a', 'b c']);
-      expectRule(log.some((r) => r.lastUserMessage === expected), 'QUEUE-9', `the model gets exactly ${JSON.stringify(expected)}`,
-        () => `last user messages: ${log.map((r) => JSON.stringify(r.lastUserMessage)).join(', ')}`);
-      expectRule(!log.some((r) => r.lastUserMessage === 'a' || r.lastUserMessage === 'b c'), 'QUEUE-7', 'the buffered messages do not run on their own', 'a request with one of them alone');
+      expectRule(log.some((r) => asks(r, expected)), 'QUEUE-9', `the model gets exactly ${JSON.stringify(expected)} (whole, possibly wrapped by the gateway)`,
+        () => `user turns: ${describeRequests(log, 8, 120)}`);
+      expectRule(!log.some((r) => asksExactly(r, 'a') || asksExactly(r, 'b c')), 'QUEUE-7', 'the buffered messages do not run on their own', 'a request with one of them alone');
       // A group of one runs as itself.
       const a2 = await send(session, alice, key, `again ${marker('hold')}`);
       await session.sleep(300);
@@ -316,7 +336,7 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
       const endD = endOf(ends2, d);
       expectRule(endD.kind === 'ran' && endD.runId === d.runId, 'QUEUE-9', `a group of one message runs as itself, under ${d.runId}`, describeEnd(endD));
       const log2 = await modelLog(session);
-      expectRule(log2.some((r) => r.lastUserMessage === d.text), 'QUEUE-9', `with its own text ${JSON.stringify(d.text)}`, 'no such request');
+      expectRule(log2.some((r) => asks(r, d.text) && !asks(r, COLLECT_HEADER)), 'QUEUE-9', `with its own text ${JSON.stringify(d.text)}`, () => `no such request: ${describeRequests(log2)}`);
     },
   },
   {
@@ -390,10 +410,10 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
         `${describeEnd(endB)} / ${describeEnd(endD)}`);
       expectRule(endC.kind === 'ran' && endC.runId === c.runId, 'QUEUE-10', 'the lone r2 message runs as itself', describeEnd(endC));
       const log = await modelLog(session);
-      const i1 = log.findIndex((r) => r.lastUserMessage === collectPrompt(['r1-first', 'r1-second']));
-      const i2 = log.findIndex((r) => r.lastUserMessage === 'r2-only');
+      const i1 = log.findIndex((r) => asks(r, collectPrompt(['r1-first', 'r1-second'])));
+      const i2 = log.findIndex((r) => asks(r, 'r2-only') && !asks(r, COLLECT_HEADER));
       expectRule(i1 >= 0 && i2 >= 0 && i1 < i2, 'QUEUE-10', 'the r1 group (first arrival) reaches the model before r2',
-        () => `request order: ${log.map((r) => JSON.stringify(r.lastUserMessage.slice(-20))).join(', ')}`);
+        () => `request order: ${describeRequests(log, 8, 80)}`);
     },
   },
   {
@@ -463,7 +483,7 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
           expectRule(end.state === 'final' && end.kind !== 'refused', 'QUEUE-14', `${s.text} still runs`, describeEnd(end));
         }
         const log = await modelLog(session);
-        expectRule(!log.some((r) => r.lastUserMessage.includes(`${label} b`)), 'QUEUE-14', `the dropped message never reaches the model`, 'a request carries it');
+        expectRule(!log.some((r) => asks(r, `${label} b`)), 'QUEUE-14', `the dropped message never reaches the model`, 'a request carries it');
       }
     },
   },
@@ -506,10 +526,10 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
           `${s.runId} hears status summarized (carriedBy ${e.runId}), then that run's terminal frame`, describeEnd(end));
       }
       const log = await modelLog(session);
-      const carrier = log.find((r) => r.rule === 'summary-exact') ?? log.find((r) => r.lastUserMessage.startsWith('[Queue overflow]')) ?? log.find((r) => r.lastUserMessage === lastText);
+      const carrier = log.find((r) => r.rule === 'summary-exact') ?? log.find((r) => asks(r, '[Queue overflow]')) ?? log.find((r) => asks(r, lastText));
       expectRule(carrier !== undefined, 'QUEUE-16', 'the carrying run reaches the model', 'no request with its text');
       expectRule(carrier.rule === 'summary-exact', 'QUEUE-15', `its prompt is exactly ${JSON.stringify(expected)}`,
-        () => `it starts ${JSON.stringify(carrier.lastUserMessage)} (cut at 200)`);
+        () => `its user turn is ${JSON.stringify(userTexts(carrier))}`);
       // A summary whose carrier goes away runs on its own.
       const key2 = session.sessionKey('summarize-alone');
       const a2 = await send(session, alice, key2, `first ${marker('hold')}`);
@@ -523,8 +543,8 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
       expectRule(endB2.kind === 'carried' && endB2.status === 'summarized' && endB2.state === 'final', 'QUEUE-16',
         'with no run left to carry it, the gist rides on a summary run of its own (status summarized, then its final)', describeEnd(endB2));
       const log2 = await modelLog(session);
-      expectRule(log2.some((r) => r.lastUserMessage === standalone), 'QUEUE-16', `the summary run's prompt is exactly ${JSON.stringify(standalone)}`,
-        () => log2.slice(-3).map((r) => JSON.stringify(r.lastUserMessage)).join(', '));
+      expectRule(log2.some((r) => asks(r, standalone) && !asks(r, 'dropper')), 'QUEUE-16', `the summary run's prompt is exactly ${JSON.stringify(standalone)}`,
+        () => describeRequests(log2, 3, 200));
     },
   },
   {
@@ -572,7 +592,7 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
       expectRule(endFrame !== null && endFrame.at - abortAt <= grace, 'LANE-12',
         `the aborted run settles within ${ABORT_GRACE_MS} ms (a terminal frame for ${a.runId})`, () => (endFrame === null ? `nothing within ${grace} ms: ${heard(alice, abortAt)}` : `at +${endFrame.at - abortAt} ms`));
       expectRule(endFrame.payload.state === 'aborted', 'QUEUE-18', `the running run ends with a chat aborted frame`, `state ${endFrame.payload.state}`);
-      const started = await waitUntil(session, async () => (await modelLog(session)).some((r) => r.lastUserMessage === c.text), grace);
+      const started = await waitUntil(session, async () => (await modelLog(session)).some((r) => asks(r, c.text)), grace);
       expectRule(started !== null, 'LANE-12', `the session lane is free again: the next followup (${c.runId}) starts within ${ABORT_GRACE_MS} ms of the abort`,
         `no model request for it within ${grace} ms`);
       // Abort without runId: only the running run.
@@ -638,7 +658,9 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
         expectRule(!runIds.has(s.runId), 'WS-13', 'runIds are unique among live runs', `${s.runId} told twice`);
         runIds.add(s.runId);
         const own = chats(s.client, s.runId).filter((e) => isTerminal(e.payload.state));
-        const carried = chats(s.client, s.runId).filter((e) => e.payload.state === 'status');
+        // Carried: a status frame naming the carrying run (WS-17). A gateway's own progress frames with
+        // state "status" for a run that is answering itself (OpenClaw's) carry no carriedBy.
+        const carried = chats(s.client, s.runId).filter((e) => e.payload.state === 'status' && typeof e.payload.carriedBy === 'string');
         expectRule(own.length <= 1, 'QUEUE-20', `${s.runId} settles once: at most one terminal frame for it`, `${own.length}: ${heard(s.client)}`);
         expectRule(!(own.length === 1 && carried.length > 0), 'QUEUE-20', `${s.runId} settles once: not both carried and ended on its own`, heard(s.client));
         for (const st of carried) {
@@ -659,26 +681,34 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
     level: 'MUST',
     requires: GATEWAY,
     procedure:
-      'Send a message; resend it with the same key while it runs and 4 min 50 s after it ended: same runId, status in_flight, one model request, one terminal frame. ' +
-      'The same key in another session is a new message. (Config followup, cap 1, drop new:) a refused message resent is refused again with the same code.',
+      'Send a message with a key unique to this run; resend it with the same key while it runs, and again 4 min 50 s after it ended (on a real-time gateway where that would take over ' +
+      `${MEMORY_WATCH_REAL_MS / 1000} s of real time: right after it ended, noted): same runId, status in_flight (after the end OpenClaw's "ok" is accepted, DEP-9), one model request, one terminal frame. ` +
+      'Every key is unique (WS-14 scopes keys per session, a gateway may remember them gateway-wide: DEP-9). (Config followup, cap 1, drop new:) a refused message resent is refused again with the same code.',
     async run(ctx) {
       const { session, config } = await openGateway(ctx, { messages: { queue: { mode: 'followup', cap: 1, drop: 'new' } } });
       await script(session, [on('hold', hold(6_000))]);
       const alice = await session.connect('alice');
       const key = session.sessionKey('idem');
       const text = `once only ${marker('hold')}`;
-      const a = await send(session, alice, key, text, { idempotencyKey: 'idem-1' });
-      const again = await send(session, alice, key, text, { idempotencyKey: 'idem-1' });
+      const idem = uniqueKey('idem');
+      const a = await send(session, alice, key, text, { idempotencyKey: idem });
+      const again = await send(session, alice, key, text, { idempotencyKey: idem });
       expectRule(again.runId === a.runId && again.status === 'in_flight', 'WS-14', `a repeat answers the first runId ${a.runId} with status in_flight`, `${again.runId} ${again.status}`);
-      const other = await send(session, alice, session.sessionKey('idem-other'), 'same key, other session', { idempotencyKey: 'idem-1' });
-      expectRule(other.runId !== a.runId && other.status !== 'in_flight', 'WS-14', 'the same key in another session is a new message', `${other.runId} ${other.status}`);
-      await waitAllEnded(session, [a, other], 60_000, 'WS-14');
-      await session.sleep(290_000);
-      const late = await send(session, alice, key, text, { idempotencyKey: 'idem-1' });
-      expectRule(late.runId === a.runId && late.status === 'in_flight', 'WS-14', 'a key is remembered for 5 minutes after its message settled (4 min 50 s later: same runId, in_flight)', `${late.runId} ${late.status}`);
+      await waitAllEnded(session, [a], 60_000, 'WS-14');
+      const wait = 290_000;
+      if (isVirtual(ctx) || wait / session.timeScale <= MEMORY_WATCH_REAL_MS) await session.sleep(wait);
+      else {
+        ctx.note(`the 5-minute memory is not watched: ${wait / session.timeScale / 1000} s of real time; the key was resent right after the run ended`);
+        await session.sleep(500);
+      }
+      const late = await send(session, alice, key, text, { idempotencyKey: idem });
+      expectRule(late.runId === a.runId && (late.status === 'in_flight' || late.status === 'ok'), 'WS-14',
+        'a key is remembered for 5 minutes after its message settled: same runId, in_flight (OpenClaw answers "ok" once the run ended, DEP-9)', `${late.runId} ${late.status}`);
+      if (late.status === 'ok') ctx.note('after the run ended the repeat was answered "ok" (OpenClaw\'s form, DEP-9)');
       await session.sleep(3_000);
       const log = await modelLog(session);
-      expectRule(log.filter((r) => r.lastUserMessage === text).length === 1, 'WS-14', 'the message ran once (one model request)', `${log.filter((r) => r.lastUserMessage === text).length} requests`);
+      const ran = log.filter((r) => asks(r, text));
+      expectRule(ran.length === 1, 'WS-14', 'the message ran once (one model request)', () => `${ran.length} requests: ${describeRequests(ran)}`);
       expectRule(terminals(alice, a.runId).length === 1, 'WS-14', 'one terminal frame for the runId', `${terminals(alice, a.runId).length}`);
       const q = config?.messages.queue;
       if (q === undefined || q.drop !== 'new') {
@@ -689,9 +719,10 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
       const first = await send(session, alice, k2, `busy ${marker('hold')}`);
       const fillers: Sent[] = [];
       for (let i = 0; i < q.cap; i++) fillers.push(await send(session, alice, k2, `filler ${i}`));
-      const refused = await send(session, alice, k2, 'refused', { idempotencyKey: 'idem-refused' });
+      const refusedKey = uniqueKey('idem-refused');
+      const refused = await send(session, alice, k2, 'refused', { idempotencyKey: refusedKey });
       expectRule(refused.status === 'rejected', 'QUEUE-13', 'at the cap with drop new the message is rejected', refused.status);
-      const resent = await send(session, alice, k2, 'refused', { idempotencyKey: 'idem-refused' });
+      const resent = await send(session, alice, k2, 'refused', { idempotencyKey: refusedKey });
       expectRule(resent.runId === refused.runId && resent.status === 'rejected' && resent.code === refused.code, 'WS-14',
         `a refused message resent answers rejected with the same runId and code ${String(refused.code)}`, `${resent.runId} ${resent.status} ${String(resent.code)}`);
       await waitAllEnded(session, [first, ...fillers], 60_000, 'WS-14');
@@ -699,13 +730,14 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
   },
   {
     id: 'queue.history.partial',
-    title: 'chat.history lists the transcript and the partial output of the running run (or of the nested run it awaits)',
+    title: 'chat.history shows the partial output of the running run (or of the nested run it awaits), and the transcript',
     rules: ['WS-19'],
     level: 'MUST',
     requires: GATEWAY,
     procedure:
-      'While a run streams: history has the user entry (told runId) and partial {runId, text, elapsedMs} with at least the text sent as deltas; after it ended: user then assistant entries, partial null, limit 1 keeps the last. ' +
-      'While a run awaits a streaming nested run (sessions_send): partial is the nested run\'s output.',
+      'While a run streams: chat.history has partial {runId, text, elapsedMs} of that run with at least the text sent as deltas (the seed\'s "View partial output"), with or without runId; ' +
+      'after it ended partial is null. The transcript must list the user message, then the answer (oldest first; limit 1 keeps the last); its entry shape {role, runId, text} is ' +
+      'checked when the gateway uses it, otherwise only noted (OpenClaw keeps its own transcript entries). While a run awaits a streaming nested run (sessions_send): partial is the nested run\'s output.',
     async run(ctx) {
       const { session } = await openGateway(ctx, {});
       const nestedKey = `agent:helper:${session.sessionKey('nested')}`;
@@ -721,40 +753,89 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
       const startedAt = a.at;
       expectRule((await waitChat(session, alice, a.runId, ['delta'], 10_000)) !== null, 'WS-19', 'the run streams', heard(alice));
       await session.sleep(2_000);
+      type Partial = { runId: string; text: string; elapsedMs: number } | null;
+      const forms = new Set<string>();
+      /**
+       * chat.history's partial in WS-19's form, or OpenClaw's `inFlightRun {runId, text, startedAt}`, present
+       * while a run is in flight and left out when none is (DEP-9); undefined when the answer has neither form.
+       */
+      const partialOf = (payload: Record<string, unknown>): Partial | undefined => {
+        if ('partial' in payload) return payload['partial'] as Partial;
+        const run = payload['inFlightRun'];
+        if (run === undefined || run === null) return forms.has('inFlightRun') ? null : undefined;
+        if (typeof run !== 'object') return undefined;
+        forms.add('inFlightRun');
+        const r = run as { runId?: unknown; text?: unknown; startedAt?: unknown };
+        return { runId: String(r.runId), text: typeof r.text === 'string' ? r.text : '', elapsedMs: typeof r.startedAt === 'number' ? Date.now() - r.startedAt : NaN };
+      };
+      let runIdRefused: string | null = null;
       const history = async (params: Record<string, unknown>) => {
-        const res = await alice.request('chat.history', params);
+        let res = await alice.request('chat.history', params);
+        if (!res.ok && 'runId' in params && /runId/.test(res.error?.message ?? '')) {
+          // OpenClaw's chat.history takes no runId (DEP-9): it shows the session's in-flight run.
+          runIdRefused = JSON.stringify(res.error);
+          const { runId: _named, ...rest } = params;
+          res = await alice.request('chat.history', rest);
+        }
         expectRule(res.ok, 'WS-19', `chat.history ${JSON.stringify(params)} answers ok`, JSON.stringify(res.error));
-        return res.payload as { sessionKey: string; messages: { role: string; runId: string; text: string }[]; partial: { runId: string; text: string; elapsedMs: number } | null };
+        const payload = (res.payload ?? {}) as Record<string, unknown>;
+        return { raw: payload, messages: Array.isArray(payload['messages']) ? (payload['messages'] as Record<string, unknown>[]) : null, partial: partialOf(payload) };
       };
       const at = nowOf(session);
-      const h1 = await history({ sessionKey: key });
-      expectRule(h1.sessionKey === key && Array.isArray(h1.messages), 'WS-19', 'answers {sessionKey, messages, partial}', JSON.stringify(h1).slice(0, 200));
-      expectRule(h1.messages.some((m) => m.role === 'user' && m.runId === a.runId && m.text === a.text), 'WS-19', `the user message is listed on acceptance with its runId ${a.runId}`, JSON.stringify(h1.messages));
+      // What was sent as deltas before the request: the partial holds at least that.
       const sentText = chats(alice, a.runId).filter((e) => e.payload.state === 'delta').map((e) => e.payload.deltaText ?? '').join('');
-      expectRule(h1.partial !== null && h1.partial.runId === a.runId, 'WS-19', `partial is the running run ${a.runId}`, JSON.stringify(h1.partial));
-      expectRule(h1.partial.text.startsWith(sentText) && h1.partial.text.length >= sentText.length && sentText !== '', 'WS-19',
+      const h1 = await history({ sessionKey: key });
+      expectRule(h1.partial !== undefined, 'WS-19',
+        `chat.history answers partial: the running run's output so far ("View partial output"; {runId, text, elapsedMs}, null when nothing runs), here of ${a.runId}`,
+        () => `no partial field: the answer has ${Object.keys(h1.raw).join(', ') || 'no fields'}; the output of the running run (${sentText.length} characters sent as deltas so far) cannot be viewed`);
+      expectRule(h1.partial !== null && typeof h1.partial === 'object' && h1.partial.runId === a.runId, 'WS-19', `partial is the running run ${a.runId}`, JSON.stringify(h1.partial));
+      expectRule(typeof h1.partial.text === 'string' && h1.partial.text.startsWith(sentText) && sentText !== '', 'WS-19',
         'partial.text is the output so far: what was sent as deltas and any text not yet sent', `partial ${JSON.stringify(h1.partial.text)} vs deltas ${JSON.stringify(sentText)}`);
       const tol = slack(ctx, session, 2_000);
-      expectRule(Math.abs(gatewayMs(session, h1.partial.elapsedMs) - (at - startedAt)) <= tol, 'WS-19', `partial.elapsedMs is the time since the run started (${at - startedAt})`, `${h1.partial.elapsedMs}`);
+      expectRule(typeof h1.partial.elapsedMs === 'number' && Math.abs(gatewayMs(session, h1.partial.elapsedMs) - (at - startedAt)) <= tol, 'WS-19',
+        `partial.elapsedMs is the time since the run started (${at - startedAt})`, `${h1.partial.elapsedMs}`);
       const h2 = await history({ sessionKey: key, runId: a.runId });
-      expectRule(h2.partial !== null && h2.partial.runId === a.runId, 'WS-19', 'with runId: the partial of that run', JSON.stringify(h2.partial));
+      expectRule(h2.partial !== null && h2.partial !== undefined && h2.partial.runId === a.runId, 'WS-19', 'with runId: the partial of that run', JSON.stringify(h2.partial));
+      if (runIdRefused !== null) ctx.note(`chat.history refuses runId (${runIdRefused}): the session's in-flight run was read instead (DEP-9)`);
       const ends = await waitAllEnded(session, [a], 60_000, 'WS-19');
+      const answer = ends.get(a)!.text;
       const h3 = await history({ sessionKey: key });
-      const roles = h3.messages.map((m) => `${m.role}:${m.runId}`);
       expectRule(h3.partial === null, 'WS-19', 'partial is null when nothing runs', JSON.stringify(h3.partial));
-      expectRule(roles.join(',') === `user:${a.runId},assistant:${a.runId}`, 'WS-19', 'the transcript: the user message, then the answer when its run ended, oldest first', roles.join(','));
-      expectRule(h3.messages[1]!.text === ends.get(a)!.text, 'WS-19', 'the answer entry is the final text', JSON.stringify(h3.messages[1]!.text.slice(0, 80)));
+      // The transcript: judged on its content; the entry shape is WS-19's only when the gateway uses it.
+      expectRule(h3.messages !== null, 'WS-19', 'chat.history answers messages (a list)', JSON.stringify(h3.raw).slice(0, 200));
+      const list = h3.messages;
+      const userAt = list.findIndex((m) => m.role === 'user' && entryText(m).includes(a.text));
+      const answerAt = list.findIndex((m, i) => i > userAt && m.role === 'assistant' && answer !== '' && entryText(m).includes(answer));
+      expectRule(userAt >= 0 && answerAt > userAt, 'WS-19', 'the transcript lists the user message, then the answer, oldest first',
+        () => JSON.stringify(list.map((m) => ({ role: m.role, text: entryText(m).slice(0, 60) }))));
+      const wsShape = list.every((m) => typeof m.runId === 'string' && typeof m.text === 'string');
+      if (wsShape) {
+        const roles = list.map((m) => `${String(m.role)}:${String(m.runId)}`);
+        expectRule(roles.join(',') === `user:${a.runId},assistant:${a.runId}`, 'WS-19', 'entries {role, runId, text}: the user message, then the answer when its run ended', roles.join(','));
+        expectRule(list[1]!.text === answer, 'WS-19', 'the answer entry is the final text', JSON.stringify(String(list[1]!.text).slice(0, 80)));
+      } else {
+        ctx.note(`transcript entries are not {role, runId, text} but {${[...new Set(list.flatMap((m) => Object.keys(m)))].join(', ')}}: content checked, shape only noted`);
+      }
       const h4 = await history({ sessionKey: key, limit: 1 });
-      expectRule(h4.messages.length === 1 && h4.messages[0]!.role === 'assistant', 'WS-19', 'limit 1 keeps the last entry', JSON.stringify(h4.messages.map((m) => m.role)));
-      // Nested.
+      expectRule(h4.messages !== null && h4.messages.length === 1 && h4.messages[0]!.role === 'assistant', 'WS-19', 'limit 1 keeps the last entry',
+        JSON.stringify(h4.messages?.map((m) => m.role)));
+      if (forms.has('inFlightRun')) ctx.note('the partial output is chat.history\'s inFlightRun {runId, text, startedAt} (OpenClaw\'s form, DEP-9)');
+      // Nested: only when the gateway runs the nested agent (its message reaches the model).
       const key2 = session.sessionKey('history-nested');
       const p = await send(session, alice, key2, `ask the helper ${marker('nest')}`);
       let lastPartial: unknown = null;
+      let nestedRan = false;
       const nestedStreaming = await waitUntil(session, async () => {
         const h = await history({ sessionKey: key2, runId: p.runId });
         lastPartial = h.partial;
-        return h.partial !== null && h.partial.runId !== p.runId && h.partial.text !== '' ? h : null;
+        nestedRan ||= requestsWith(await modelLog(session), 'nested-work').length > 0;
+        return h.partial !== null && h.partial !== undefined && h.partial.runId !== p.runId && h.partial.text !== '' ? h : null;
       }, 15_000, 500);
+      if (nestedStreaming === null && !nestedRan) {
+        ctx.note(`the nested part is not observed: the model's sessions_send {targetSessionKey, message} call did not start a nested run (no model request for its message); the gateway's agent-to-agent tool differs or is off`);
+        await waitAllEnded(session, [p], 60_000, 'WS-19');
+        return;
+      }
       expectRule(nestedStreaming !== null, 'WS-19', `while ${p.runId} awaits a streaming nested run, partial is the nested run's output so far (another runId, non-empty text)`,
         () => `partial ${JSON.stringify(lastPartial)}`);
       await waitAllEnded(session, [p], 60_000, 'WS-19');
@@ -767,8 +848,10 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
     level: 'MUST',
     requires: GATEWAY,
     procedure:
-      'A second client subscribes (sessions.subscribe); the first sends a message whose answer streams 40 words over 2 s. For both clients: seq 1..n without gaps, ' +
-      'deltas then exactly one final; deltas at least 150 ms apart; their texts add up to the final text; each delta\'s message is the text so far.',
+      'A second client subscribes (sessions.subscribe {sessionKey}; a gateway that refuses it but sends every session\'s events to every operator connection is accepted); ' +
+      'the first sends a message whose answer streams 40 words over 2 s. For both clients (the second only if it hears the session at all, else noted): seq from 1, increasing ' +
+      '(1..n, or with gaps / a terminal frame repeating the last delta\'s seq, OpenClaw\'s form: DEP-9), deltas then exactly one final; deltas at least 75 ms apart (the reference: 150) but for a last ' +
+      'delta sent with the terminal frame; their texts add up to the final text; each delta\'s message is the text so far.',
     async run(ctx) {
       const { session } = await openGateway(ctx, {});
       const answer = Array.from({ length: 40 }, (_, i) => `word${i}`).join(' ');
@@ -776,36 +859,59 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
       const alice = await session.connect('alice');
       const bob = await session.connect('bob');
       const key = session.sessionKey('events');
-      const sub = await bob.request('sessions.subscribe', { sessionKey: key });
-      expectRule(sub.ok, 'WS-11', 'sessions.subscribe answers ok', JSON.stringify(sub.error));
+      const watcher = await bystander(bob, key);
       const a = await send(session, alice, key, `stream please ${marker('stream')}`);
       await waitAllEnded(session, [a], 30_000, 'WS-15');
       await waitUntil(session, () => terminals(bob, a.runId).length > 0, 1_000);
-      // The throttle runs on the gateway's clock: 150 of its ms.
-      const throttle = gatewayMs(session, DELTA_THROTTLE_MS);
-      const tol = slack(ctx, session, throttle);
-      for (const client of [alice, bob]) {
+      const clients = [alice];
+      if (watcher.subscribed || observes(watcher)) clients.push(bob);
+      if (!watcher.subscribed) ctx.note(`bystander: ${describeBystander(watcher)}${clients.includes(bob) ? '' : '; only the sender\'s frames are checked'}`);
+      // Pacing runs on the gateway's clock: at least 75 of its ms (the reference: 150; OpenClaw 2026.9.6: 75, DEP-9).
+      const floor = gatewayMs(session, DELTA_PACING_FLOOR_MS);
+      const tol = slack(ctx, session, floor);
+      for (const client of clients) {
         const frames = chats(client, a.runId).filter((e) => e.payload.seq !== 0);
         expectRule(frames.length >= 2, 'WS-15', `${client.name} gets the run's frames`, heard(client));
-        frames.forEach((e, i) => {
-          expectRule(e.payload.seq === i + 1, 'WS-15', `${client.name}: seq numbers the run's stream from 1 without gaps`, `frame ${i + 1} has seq ${e.payload.seq}`);
+        frames.forEach((e) => {
           expectRule(e.payload.sessionKey === key && e.payload.runId === a.runId, 'WS-15', 'chat payload names runId and sessionKey', JSON.stringify(e.payload).slice(0, 120));
         });
+        // seq: the reference numbers the run's chat frames 1..n; a gateway may number them in the run's event
+        // sequence shared with its agent events (gaps) and give its terminal frame the seq of a delta sent just
+        // before it (OpenClaw, DEP-9). Either way it starts at 1 or more and never goes back.
+        const seqs = frames.map((e) => e.payload.seq);
+        const last = frames.length - 1;
+        seqs.forEach((q, i) => {
+          const prev = i === 0 ? 0 : seqs[i - 1]!;
+          const flushRepeat = i === last && isTerminal(frames[i]!.payload.state) && frames[i - 1]?.payload.state === 'delta' && q === prev;
+          expectRule(typeof q === 'number' && Number.isInteger(q) && (q > prev || flushRepeat), 'WS-15',
+            `${client.name}: seq numbers the run's stream from 1, increasing (1..n; gaps from a sequence shared with agent events and a terminal frame repeating the last delta's seq also conform, DEP-9)`,
+            `seq ${seqs.join(',')}`);
+        });
+        const gapless = seqs.every((q, i) => q === i + 1);
+        if (!gapless) ctx.note(`${client.name}: chat seq ${seqs.join(',')} (not 1..n: OpenClaw's form, DEP-9)`);
         const terminal = frames.filter((e) => isTerminal(e.payload.state));
         expectRule(terminal.length === 1 && frames.at(-1) === terminal[0], 'WS-15', `${client.name}: exactly one terminal frame, the last one`, frames.map((e) => e.payload.state).join(','));
         expectRule(terminal[0]!.payload.state === 'final', 'WS-15', 'the run ends final', terminal[0]!.payload.state);
         const deltas = frames.filter((e) => e.payload.state === 'delta');
+        // A flush: the last delta, sent together with the terminal frame (within the pacing) to deliver the rest of the text.
+        const lastDelta = deltas.at(-1);
+        const flush = lastDelta !== undefined && frames[last - 1] === lastDelta && terminal[0] !== undefined && terminal[0].at - lastDelta.at < floor ? lastDelta : null;
         let text = '';
+        let closest = Infinity;
         for (let i = 0; i < deltas.length; i++) {
           const d = deltas[i]!;
           text += d.payload.deltaText ?? '';
           const so = (d.payload.message?.content ?? []).map((c) => c.text).join('');
           expectRule(so === text, 'WS-15', `${client.name}: a delta's message is the accumulated answer`, `${JSON.stringify(so.slice(-40))} vs ${JSON.stringify(text.slice(-40))}`);
-          if (i > 0) {
+          if (i > 0 && d !== flush) {
             const gap = d.at - deltas[i - 1]!.at;
-            expectRule(gap >= throttle - tol, 'WS-16', `${client.name}: at most one delta per ${DELTA_THROTTLE_MS} ms`, `deltas ${gap} ms apart (at ${deltas[i - 1]!.at} and ${d.at})`);
+            closest = Math.min(closest, gap);
+            expectRule(gap >= floor - tol, 'WS-16', `${client.name}: deltas are paced, at most one per ${DELTA_PACING_FLOOR_MS} ms (the reference: ${DELTA_THROTTLE_MS})`,
+              `deltas ${gap} ms apart (at ${deltas[i - 1]!.at} and ${d.at})`);
           }
         }
+        if (Number.isFinite(closest) && closest < gatewayMs(session, DELTA_THROTTLE_MS) - tol) ctx.note(`${client.name}: deltas as close as ${Math.round(closest)} ms (paced under ${DELTA_THROTTLE_MS} ms, at least ${DELTA_PACING_FLOOR_MS}: DEP-9)`);
+        if (flush !== null) ctx.note(`${client.name}: a last delta came with the terminal frame (${Math.round(terminal[0]!.at - flush.at)} ms before it), delivering the rest of the text (DEP-9)`);
         const finalText = (terminal[0]!.payload.message?.content ?? []).map((c) => c.text).join('');
         expectRule(finalText === answer, 'WS-15', `${client.name}: the final frame's message is the full answer`, `${JSON.stringify(finalText.slice(-60))} (${finalText.length} chars, expected ${answer.length})`);
         expectRule(text !== '' && finalText.startsWith(text), 'WS-16', `${client.name}: the deltas are the answer's text in order (text produced between deltas is coalesced, none lost or reordered)`,

@@ -6,11 +6,39 @@
  * the idle status at the end, and the nested agent's id while it generates.
  */
 import type { LaneStatusPayload } from '../../model/events.ts';
-import { expectRule, NotApplicable, type ConformanceCase, type GatewaySession } from '../types.ts';
+import { expectRule, NotApplicable, type ConformanceCase, type GatewaySession, type TestClient } from '../types.ts';
 import {
   GATEWAY,
-  fail, gatewayMs, heard, isTerminal, marker, needQueue, on, openGateway, script, send, slack, statuses, turn, waitAllEnded, waitStatus, chats,
+  fail, gatewayMs, heard, isTerminal, marker, needQueue, on, openGateway, script, send, slack, statuses, turn, waitAllEnded, waitStatus, waitedBehind, chats,
+  type Sent,
 } from './gateway-support.ts';
+
+/**
+ * A message to a busy session that was not answered `queued` may still wait:
+ * OpenClaw 2026.9.6 (followup mode) answers `started`, closes it with an empty
+ * final and runs it later (DEP-3). Whether it waited is read from the model's
+ * side: its first request (marker `laterTag`) came only after the run ahead
+ * (marker `aheadTag`) had ended. Returns how long it waited when it did;
+ * throws NotApplicable when it did not wait (it was steered into the running
+ * run, say) or never reached the model: then the case has nothing to judge.
+ */
+async function waitedAnyway(session: GatewaySession, b: Sent, aheadTag: string, laterTag: string, withinMs: number): Promise<{ aheadEnd: number; laterStart: number; text: string }> {
+  const w = await waitedBehind(session, aheadTag, laterTag, withinMs);
+  if (w === null) throw new NotApplicable(`the message was answered ${b.status}, and the model's log does not tell whether it waited (no request for it within ${withinMs})`);
+  if (!w.waited) throw new NotApplicable(`the message was answered ${b.status} and did not wait: its model request (at ${w.laterStart}) came while the run ahead still ran (until ${w.aheadEnd})`);
+  return { ...w, text: `answered ${b.status} at ${b.at}, but it waited: its run reached the model only at ${w.laterStart}, after the run ahead ended at ${w.aheadEnd} (DEP-3)` };
+}
+
+/** What a client heard, saying first when it got no lane.status for the session at all (DEP-8). */
+function heardOf(client: TestClient, sessionKey: string, from = -Infinity): string {
+  return `${statuses(client, sessionKey).length === 0 ? 'no lane.status event at all (DEP-8); ' : ''}heard ${heard(client, from)}`;
+}
+
+/** Fails STATUS-3: a message that waited was never listed. */
+function neverListed(client: TestClient, b: Sent, why: string): never {
+  fail('STATUS-3', `${client.name} gets a lane.status listing ${b.runId} in waiting when it starts to wait (${why})`,
+    `no lane.status lists it${statuses(client, b.sessionKey).length === 0 ? ' (no lane.status event at all, DEP-8)' : ''}; heard ${heard(client, b.at - 1)}`);
+}
 
 const hold = (ms: number) => turn({ ttftMs: ms, streamMs: 300, tokens: 4 });
 
@@ -73,7 +101,8 @@ export const STATUS_CASES: readonly ConformanceCase[] = [
     requires: GATEWAY,
     procedure:
       'While a run thinks, bob sends a message (answered queued): bob and alice (both subscribed by chat.send) get, at that moment, a lane.status listing it in waiting. ' +
-      'Carol then subscribes: the answer carries the status (reason subscribe) and she is sent it at once; subscribing again sends nothing.',
+      'A message answered otherwise (started) that still waits (its model request comes only after the run ahead ended, as OpenClaw\'s followups do) must be listed just the same; ' +
+      'one that did not wait is n/a. Carol then subscribes: the answer carries the status (reason subscribe) and she is sent it at once; subscribing again sends nothing.',
     async run(ctx) {
       const { session } = await openGateway(ctx, {});
       await script(session, [on('hold', hold(6_000))]);
@@ -83,12 +112,12 @@ export const STATUS_CASES: readonly ConformanceCase[] = [
       const key = session.sessionKey('status-enqueue');
       const a = await send(session, alice, key, `think ${marker('hold')}`);
       await session.sleep(500);
-      const b = await send(session, bob, key, 'second');
-      if (b.status !== 'queued') throw new NotApplicable(`the second message was answered ${b.status}, not queued: it does not wait`);
+      const b = await send(session, bob, key, `second ${marker('status-b')}`);
       const tol = slack(ctx, session, 500);
       for (const client of [bob, alice]) {
         const listed = await waitStatus(session, client, key, (s) => s.waiting.some((w) => w.runId === b.runId), 1_000);
-        expectRule(listed !== null, 'STATUS-3', `${client.name} gets a lane.status listing ${b.runId} in waiting`, () => heard(client, b.at - 1));
+        if (listed === null && b.status !== 'queued') neverListed(client, b, (await waitedAnyway(session, b, 'hold', 'status-b', 60_000)).text);
+        expectRule(listed !== null, 'STATUS-3', `${client.name} gets a lane.status listing ${b.runId} in waiting`, () => heardOf(client, key, b.at - 1));
         expectRule(listed.at <= b.at + tol, 'STATUS-3', `at its acceptance (${b.at}${tol > 0 ? ` +${Math.round(tol)}` : ''})`, `at ${listed.at}`);
         expectRule(listed.payload.reason === 'enqueue', 'STATUS-3', 'with reason enqueue', listed.payload.reason);
       }
@@ -115,7 +144,8 @@ export const STATUS_CASES: readonly ConformanceCase[] = [
     level: 'MUST',
     requires: GATEWAY,
     procedure:
-      'Config main cap 1. A run thinks in session S; a second message waits in S; in session T a message waits for main. Every status received has the exact fields; ' +
+      'Config main cap 1. A run thinks in session S; a second message waits in S (answered queued, or answered otherwise but waiting all the same: see status.enqueue.lists-waiting); ' +
+      'in session T a message waits for main. Every status received has the exact fields; ' +
       'S lists the waiting message at position 1 with queued 1, processing 1 of 2, the actions for the active run; T shows its run active with waitingFor main and lists it.',
     async run(ctx) {
       const { session, config } = await openGateway(ctx, { agents: { defaults: { maxConcurrent: 1 } } });
@@ -126,10 +156,10 @@ export const STATUS_CASES: readonly ConformanceCase[] = [
       const s = session.sessionKey('shape-s');
       const a = await send(session, alice, s, `think ${marker('hold')}`);
       await session.sleep(300);
-      const b = await send(session, bob, s, 'waiting');
-      if (b.status !== 'queued') throw new NotApplicable(`the second message was answered ${b.status}: it does not wait`);
+      const b = await send(session, bob, s, `waiting ${marker('shape-b')}`);
       const listed = await waitStatus(session, alice, s, (p) => p.waiting.some((w) => w.runId === b.runId), 1_000);
-      expectRule(listed !== null, 'STATUS-3', `a status lists ${b.runId}`, heard(alice));
+      if (listed === null && b.status !== 'queued') neverListed(alice, b, (await waitedAnyway(session, b, 'hold', 'shape-b', 60_000)).text);
+      expectRule(listed !== null, 'STATUS-3', `a status lists ${b.runId}`, () => heardOf(alice, s));
       const p = listed.payload;
       checkShape(session, p, s, warn);
       expectRule(p.state === 'active' && p.active?.runId === a.runId && p.active.waitingFor === null, 'STATUS-2', `active is the running ${a.runId}, waitingFor null`, JSON.stringify(p.active));
@@ -161,7 +191,7 @@ export const STATUS_CASES: readonly ConformanceCase[] = [
     level: 'MUST',
     requires: GATEWAY,
     procedure:
-      'Config warnThresholdMs 5000 (or the gateway\'s W). A run thinks for W + 4 s; a message sent 500 ms in waits. At exactly its acceptance + W a lane.status with reason warn ' +
+      'Config warnThresholdMs 5000 (or the gateway\'s W). A run thinks for W + 4 s; a message sent 500 ms in waits (answered queued, or answered otherwise but reaching the model only after the run ahead: it waited). At exactly its acceptance + W a lane.status with reason warn ' +
       'marks its entry warning: true (and the payload), before the run ahead ends; earlier statuses have it unwarned.',
     async run(ctx) {
       const { session } = await openGateway(ctx, { agents: { defaults: { lane: { warnThresholdMs: 5_000 } } } });
@@ -172,13 +202,18 @@ export const STATUS_CASES: readonly ConformanceCase[] = [
       const key = session.sessionKey('warn');
       const a = await send(session, alice, key, `long ${marker('hold')}`);
       await session.sleep(500);
-      const b = await send(session, bob, key, 'waiting long');
-      if (b.status !== 'queued') throw new NotApplicable(`the message was answered ${b.status}: it does not wait`);
+      const b = await send(session, bob, key, `waiting long ${marker('warn-b')}`);
       const due = b.at + w;
       const tol = slack(ctx, session, w);
       const warned = await waitStatus(session, bob, key, (s) => s.waiting.some((x) => x.runId === b.runId && x.warning), w + tol + 1_000);
       const endA = chats(alice, a.runId).find((e) => isTerminal(e.payload.state));
       if (warned === null && endA !== undefined && endA.at < due) throw new NotApplicable('the run ahead ended before the threshold: nothing waited that long');
+      if (warned === null && b.status !== 'queued') {
+        const waited = await waitedAnyway(session, b, 'hold', 'warn-b', 2 * w + 60_000);
+        if (waited.laterStart < due) throw new NotApplicable(`the message was answered ${b.status} and started at ${waited.laterStart}, before the threshold (${due})`);
+        fail('STATUS-4', `a lane.status marks ${b.runId} warning: true at ${due} (acceptance + ${w}), while it still waits (${waited.text})`,
+          `none${statuses(bob, key).length === 0 ? ' (no lane.status event at all, DEP-8)' : `; statuses: ${statuses(bob, key).map((e) => `${e.at}:${e.payload.reason}/${e.payload.warning}`).join(', ')}`}`);
+      }
       expectRule(warned !== null, 'STATUS-4', `a lane.status marks ${b.runId} warning: true by ${due}${tol > 0 ? ` +${Math.round(tol)}` : ''} (acceptance + ${w})`,
         () => `none by then; statuses: ${statuses(bob, key).map((e) => `${e.at}:${e.payload.reason}/${e.payload.warning}`).join(', ')}`);
       expectRule(Math.abs(warned.at - due) <= tol, 'STATUS-4', `the warning is sent at the crossing, ${due}`, `at ${warned.at} (reason ${warned.payload.reason})`);
@@ -216,7 +251,7 @@ export const STATUS_CASES: readonly ConformanceCase[] = [
       await waitAllEnded(session, [a, b, c], 60_000, 'QUEUE-20');
       await waitStatus(session, alice, key, (s) => s.state === 'idle', 2_000);
       const list = statuses(alice, key);
-      expectRule(list.length > 0, 'STATUS-5', 'statuses are sent', heard(alice));
+      expectRule(list.length > 0, 'STATUS-5', 'statuses are sent', () => heardOf(alice, key));
       for (let i = 1; i < list.length; i++) {
         const prev = list[i - 1]!.payload;
         const cur = list[i]!.payload;
@@ -249,7 +284,7 @@ export const STATUS_CASES: readonly ConformanceCase[] = [
       const b = await send(session, alice, key, `second ${marker('hold')}`);
       const c = await send(session, alice, key, `third ${marker('hold')}`);
       const both = await waitStatus(session, alice, key, (s) => s.waiting.some((w) => w.runId === c.runId), 1_000);
-      expectRule(both !== null, 'STATUS-3', 'the third message is listed', heard(alice));
+      expectRule(both !== null, 'STATUS-3', 'the third message is listed', () => heardOf(alice, key));
       const pr = (s: LaneStatusPayload): string => `${s.processing.index} of ${s.processing.total}`;
       expectRule(pr(both.payload) === '1 of 3', 'STATUS-6', 'with one run started and two waiting: processing 1 of 3', pr(both.payload));
       await waitAllEnded(session, [a, b, c], 60_000, 'QUEUE-20');
@@ -313,7 +348,7 @@ export const STATUS_CASES: readonly ConformanceCase[] = [
       await session.sleep(1_500);
       const b = await send(session, bob, key, 'waiting for the overlay');
       const st = await waitStatus(session, bob, key, (s) => s.active !== null && s.actions.cancel !== null, 1_000);
-      expectRule(st !== null, 'STATUS-7', 'bob gets a status with an active run and its actions', heard(bob));
+      expectRule(st !== null, 'STATUS-7', 'bob gets a status with an active run and its actions', () => heardOf(bob, key));
       const { cancel, viewPartial } = st.payload.actions;
       expectRule(viewPartial !== null && cancel !== null, 'STATUS-7', 'both actions are set while a run is active', JSON.stringify(st.payload.actions));
       const view = await bob.request(viewPartial.method, viewPartial.params);
@@ -353,7 +388,7 @@ export const STATUS_CASES: readonly ConformanceCase[] = [
       const key = session.sessionKey('nested-status');
       const a = await send(session, alice, key, `delegate ${marker('nest')}`);
       const first = await waitStatus(session, alice, key, (s) => s.active?.runId === a.runId, 1_000);
-      expectRule(first !== null, 'STATUS-2', 'the run is shown active', heard(alice));
+      expectRule(first !== null, 'STATUS-2', 'the run is shown active', () => heardOf(alice, key));
       const own = first.payload.active!.agentId;
       const nested = await waitStatus(session, alice, key, (s) => s.active?.runId === a.runId && s.active.agentId === 'coder', 15_000);
       expectRule(nested !== null, 'STATUS-9', `while the nested call to ${target} runs, active.agentId is coder`,

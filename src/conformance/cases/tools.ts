@@ -6,7 +6,7 @@
  * and the agent's corrected retry must succeed.
  */
 import { expectRule, type ConformanceCase, type ToolValidatorUnderTest } from '../types.ts';
-import { GATEWAY, modelLog, openGateway, script, send, waitAllEnded } from './gateway-support.ts';
+import { GATEWAY, modelLog, openGateway, requestsWith, script, send, toolResultOf, waitAllEnded } from './gateway-support.ts';
 
 type Verdict = ReturnType<ToolValidatorUnderTest['validate']>;
 
@@ -253,19 +253,21 @@ export const TOOL_CASES: readonly ConformanceCase[] = [
       const sent = await send(session, client, session.sessionKey('tools'), `[${tag}] Refactor the config loader.`);
       const ends = await waitAllEnded(session, [sent], 60_000, 'TOOL-1');
       const end = ends.get(sent)!;
-      const log = (await modelLog(session)).filter((e) => e.lastUserMessage.includes(`[${tag}]`));
+      const log = requestsWith(await modelLog(session), tag);
       const first = log.findIndex((e) => e.rule === 'malformed');
       expectRule(first >= 0, 'TOOL-1', 'the model was asked (a request matched the malformed-read rule)', () => `rules seen: ${log.map((e) => e.rule).join(', ')}`);
       const next = log[first + 1];
-      expectRule(next !== undefined && next.lastRole === 'tool' && next.lastMessage !== '', 'TOOL-1',
-        'the next model request ends with the error tool_result of the malformed call (the agent hears it and can retry)',
-        () => (next === undefined ? 'no further model request: the run went on without the model hearing the error' : `next request ends with a ${next.lastRole} message ${JSON.stringify(next.lastMessage)}`));
-      expectRule(next.lastMessage === READ_EMPTY, 'TOOL-2', `the tool message text is exactly ${JSON.stringify(READ_EMPTY)}`, JSON.stringify(next.lastMessage));
+      const nextResult = next === undefined ? null : toolResultOf(next);
+      expectRule(next !== undefined && nextResult !== null && nextResult !== '', 'TOOL-1',
+        'the next model request answers the error tool_result of the malformed call (the agent hears it and can retry)',
+        () => (next === undefined ? 'no further model request: the run went on without the model hearing the error' : `next request ends with a ${next.lastRole} message ${JSON.stringify(next.lastMessage.slice(0, 120))} and answers no tool result`));
+      expectRule(nextResult === READ_EMPTY, 'TOOL-2', `the tool message text is exactly ${JSON.stringify(READ_EMPTY)}`, JSON.stringify(nextResult));
       expectRule(next.rule === 'retry', 'TOOL-1', 'the model retried with a path after the error', `rule ${next.rule}`);
       const after = log[first + 2];
-      expectRule(after !== undefined && after.lastRole === 'tool' && !after.lastMessage.startsWith('Error:'), 'TOOL-1',
+      const afterResult = after === undefined ? null : toolResultOf(after);
+      expectRule(after !== undefined && afterResult !== null && !afterResult.startsWith('Error:'), 'TOOL-1',
         'the corrected read {"path":...} passes: the request after it carries a non-error tool result',
-        () => (after === undefined ? 'no request after the retry' : `${after.lastRole} ${JSON.stringify(after.lastMessage.slice(0, 120))}`));
+        () => (after === undefined ? 'no request after the retry' : `${after.lastRole} ${JSON.stringify((afterResult ?? after.lastMessage).slice(0, 120))}`));
       expectRule(end.kind === 'ran' && end.state === 'final', 'TOOL-1', 'the run ends with a final answer', `${end.kind} ${end.state}`);
     },
   },

@@ -813,6 +813,41 @@ export function websocketTarget(options: WebSocketTargetOptions): ConformanceTar
   };
 }
 
+// ------------------------------------------------------------------ a black box's configuration
+
+/** What a black-box gateway's configuration tells the suite: `config` and `liveness` for websocketTarget. */
+export interface BlackBoxConfig {
+  /** The whole configuration, defaults filled in (CFG-1): exposed as `session.config`. */
+  config: LanesimConfig;
+  /** Only the liveness timers the input sets explicitly (a default would claim what the gateway may not do). */
+  liveness: Liveness;
+  /** `heartbeatIntervalMs` when the input sets gateway.heartbeat.intervalMs (else hello-ok's policy tells it, or HB-1's default applies). */
+  facts: Partial<GatewayFacts>;
+}
+
+/**
+ * Describes a gateway the suite does not start (OpenClaw, yours) from a
+ * configuration in lanesim's shape (docs/SPEC.md CFG-1: agents.defaults
+ * maxConcurrent, messages.queue {mode, cap, drop, debounceMs, byChannel},
+ * agents.defaults.lane.warnThresholdMs, gateway.heartbeat, ...): parsed with
+ * parseConfig (defaults filled, aliases resolved; throws ConfigError), so the
+ * cases that need a given queue mode, cap or threshold run instead of being
+ * n/a. `gateway.heartbeat.pingIntervalMs` and `deadAfterMs` become liveness
+ * facts only when the input sets them: their defaults would promise pings and
+ * dead-peer closes the gateway may not make; `intervalMs`, when set, is the
+ * heartbeat bound the HB cases hold it to (facts). Used by `lanesim conform --config`
+ * and by scripts/openclaw-peer.ts alike.
+ */
+export function blackBoxConfig(input: ConfigInput, source?: string): BlackBoxConfig {
+  const config = parseConfig(input, source === undefined ? {} : { source });
+  const hb = (input as { gateway?: { heartbeat?: { intervalMs?: unknown; pingIntervalMs?: unknown; deadAfterMs?: unknown } } }).gateway?.heartbeat;
+  const liveness: Liveness = {};
+  if (hb?.pingIntervalMs !== undefined) liveness.pingIntervalMs = config.gateway.heartbeat.pingIntervalMs;
+  if (hb?.deadAfterMs !== undefined) liveness.deadAfterMs = config.gateway.heartbeat.deadAfterMs;
+  const facts: Partial<GatewayFacts> = hb?.intervalMs !== undefined ? { heartbeatIntervalMs: config.gateway.heartbeat.intervalMs } : {};
+  return { config, liveness, facts };
+}
+
 // ------------------------------------------------------------------ the reference over WebSocket
 
 export interface ReferenceOverWebSocket {
