@@ -10,6 +10,8 @@
  * real ms) thinks 80 ms, then streams for 400 ms, a chunk of 3 tokens every
  * 20 ms, then produces nothing for 500 ms before it ends. No jitter.
  */
+import { afterEach } from 'vitest';
+import { ClientPool } from './ws-test-client.ts';
 import { globalClock } from '../../src/model/clock.ts';
 import type { ConfigInput, LanesimConfig } from '../../src/model/config-types.ts';
 import { mergeConfig, parseConfig } from '../../src/model/config.ts';
@@ -147,5 +149,23 @@ export async function startGateway(options: FixtureOptions = {}): Promise<Gatewa
     scale,
     logs,
     stop: (stopOptions) => (stopped ??= server.stop(stopOptions)),
+  };
+}
+
+/**
+ * One gateway per test and a pool of clients, both closed after each test.
+ * Call at the top level of a test file: `const { pool, start } = gatewayPerTest();`.
+ */
+export function gatewayPerTest(): { pool: ClientPool; start(options?: FixtureOptions): Promise<GatewayFixture> } {
+  const pool = new ClientPool();
+  let gw: GatewayFixture | null = null;
+  afterEach(async () => {
+    await pool.closeAll();
+    await gw?.stop();
+    gw = null;
+  });
+  return {
+    pool,
+    start: async (options = {}) => (gw = await startGateway(options)),
   };
 }

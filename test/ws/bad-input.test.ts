@@ -6,21 +6,13 @@
  * of them run one after another against one server with one witness.
  */
 import { afterEach, describe, expect, test } from 'vitest';
-import { startGateway, type FixtureOptions, type GatewayFixture } from '../support/gateway-fixture.ts';
+import { gatewayPerTest, type FixtureOptions, type GatewayFixture } from '../support/gateway-fixture.ts';
 import { ClientPool, connectParams, isChat, isRes, sleep, type TestClient } from '../support/ws-test-client.ts';
 
-const pool = new ClientPool();
-let gw: GatewayFixture | null = null;
+const { pool, start } = gatewayPerTest();
+let witnessSeq = 0;
 
-async function start(options: FixtureOptions = {}): Promise<GatewayFixture> {
-  gw = await startGateway(options);
-  return gw;
-}
-
-afterEach(async () => {
-  await pool.closeAll();
-  await gw?.stop();
-  gw = null;
+afterEach(() => {
   // No probe may leave Object.prototype polluted.
   expect(Object.keys(Object.prototype)).toEqual([]);
 });
@@ -359,7 +351,7 @@ async function withWitness(options: FixtureOptions, maxPayload: number, body: (c
   await body({ url: fixture.url, maxPayload, gw: fixture });
   // The witness was connected the whole time and still works.
   expect(witness.closeInfo).toBeNull();
-  await roundTrip(witness, 'witness', `w-${Math.random()}`);
+  await roundTrip(witness, 'witness', `w-${++witnessSeq}`);
   await expectUsable(witness);
   await sleep(20);
   expect(witness.closeInfo).toBeNull();

@@ -8,27 +8,16 @@
  */
 import { afterEach, describe, expect, test } from 'vitest';
 import type { LaneStatusPayload, TraceEvent } from '../../src/model/events.ts';
-import { startGateway, type FixtureOptions, type GatewayFixture } from '../support/gateway-fixture.ts';
+import { gatewayPerTest, type FixtureOptions, type GatewayFixture } from '../support/gateway-fixture.ts';
 import { ClientPool, isChat, isEvent, isRes, loopDelayMonitor, sleep, type ChatPayload, type Received, type TestClient } from '../support/ws-test-client.ts';
 
-const pool = new ClientPool();
-let gw: GatewayFixture | null = null;
-
-async function start(options: FixtureOptions = {}): Promise<GatewayFixture> {
-  gw = await startGateway(options);
-  return gw;
-}
-
-afterEach(async () => {
-  await pool.closeAll();
-  await gw?.stop();
-  gw = null;
-});
+const { pool, start } = gatewayPerTest();
+let keySeq = 0;
 
 /** Tolerance on real-time bounds (timers and loopback on a shared 2-core box). */
 const TOLERANCE_MS = 100;
 
-async function send(c: TestClient, sessionKey: string, message: string, idempotencyKey = `k-${Math.random()}`): Promise<{ runId: string; status: string; received: Received; code?: string }> {
+async function send(c: TestClient, sessionKey: string, message: string, idempotencyKey = `k-${++keySeq}`): Promise<{ runId: string; status: string; received: Received; code?: string }> {
   const { res, received } = await c.requestAt('chat.send', { sessionKey, message, idempotencyKey });
   expect(res.ok).toBe(true);
   const payload = res.payload as { runId: string; status: string; code?: string };

@@ -5,22 +5,10 @@
  */
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, test } from 'vitest';
-import { startGateway, type FixtureOptions, type GatewayFixture } from '../support/gateway-fixture.ts';
+import { gatewayPerTest, type FixtureOptions, type GatewayFixture } from '../support/gateway-fixture.ts';
 import { ClientPool, connectParams, isChat, isEvent, isRes, sleep, type TestClient } from '../support/ws-test-client.ts';
 
-const pool = new ClientPool();
-let gw: GatewayFixture | null = null;
-
-async function start(options: FixtureOptions = {}): Promise<GatewayFixture> {
-  gw = await startGateway(options);
-  return gw;
-}
-
-afterEach(async () => {
-  await pool.closeAll();
-  await gw?.stop();
-  gw = null;
-});
+const { pool, start } = gatewayPerTest();
 
 /** Opens, sends `connect` with `params` and returns the response and the close. */
 async function failHandshake(url: string, params: unknown): Promise<{ client: TestClient; res: Record<string, unknown>; close: { code: number; reason: string } }> {

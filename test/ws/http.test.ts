@@ -4,21 +4,12 @@
  * like any other and is seen by the session's WebSocket subscribers.
  */
 import { afterEach, describe, expect, test } from 'vitest';
-import { startGateway, type FixtureOptions, type GatewayFixture } from '../support/gateway-fixture.ts';
+import { gatewayPerTest, type FixtureOptions, type GatewayFixture } from '../support/gateway-fixture.ts';
 import { ClientPool, isChat, isEvent, type ChatPayload } from '../support/ws-test-client.ts';
 
-const pool = new ClientPool();
-let gw: GatewayFixture | null = null;
+const { pool, start } = gatewayPerTest();
 
-async function start(options: FixtureOptions = {}): Promise<GatewayFixture> {
-  gw = await startGateway(options);
-  return gw;
-}
-
-afterEach(async () => {
-  await pool.closeAll();
-  await gw?.stop();
-  gw = null;
+afterEach(() => {
   expect(Object.keys(Object.prototype)).toEqual([]);
 });
 

@@ -12,22 +12,11 @@ import { WebSocket } from 'ws';
 import type { TraceEvent } from '../../src/model/events.ts';
 import type { ClientTransport } from '../../src/reference-impl/gateway.ts';
 import type { GatewayServer } from '../../src/reference-impl/ws-server.ts';
-import { startGateway, type FixtureOptions, type GatewayFixture } from '../support/gateway-fixture.ts';
+import { gatewayPerTest, type FixtureOptions, type GatewayFixture } from '../support/gateway-fixture.ts';
 import { ClientPool, isChat, isEvent, isRes, loopDelayMonitor, sleep, waitUntil, type TestClient } from '../support/ws-test-client.ts';
 
-const pool = new ClientPool();
-let gw: GatewayFixture | null = null;
-
-async function start(options: FixtureOptions = {}): Promise<GatewayFixture> {
-  gw = await startGateway(options);
-  return gw;
-}
-
-afterEach(async () => {
-  await pool.closeAll();
-  await gw?.stop();
-  gw = null;
-});
+const { pool, start } = gatewayPerTest();
+let stubSeq = 0;
 
 const PING_MS = 200;
 const DEAD_MS = 600;
@@ -230,7 +219,7 @@ describe('slow consumer (WS-10): the transport decision with a stubbed socket', 
 
   /** GatewayServer's ClientTransport over a stub socket (its private transportFor). */
   function transportOver(server: GatewayServer, ws: StubWs): { transport: ClientTransport; respond: (id: string) => void } {
-    const client = { connId: `stub${Math.random()}`, ws, state: 'open', handshakeTimer: null, held: null };
+    const client = { connId: `stub${++stubSeq}`, ws, state: 'open', handshakeTimer: null, held: null };
     const internals = server as unknown as {
       transportFor(client: unknown): ClientTransport;
       respond(client: unknown, id: string, ok: boolean, payload?: unknown): void;

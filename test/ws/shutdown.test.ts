@@ -9,25 +9,14 @@
 import { request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, test } from 'vitest';
 import { WebSocket } from 'ws';
-import { startGateway, type FixtureOptions, type GatewayFixture } from '../support/gateway-fixture.ts';
+import { gatewayPerTest, type FixtureOptions, type GatewayFixture } from '../support/gateway-fixture.ts';
 import { ClientPool, connectParams, isChat, isEvent, isRes, waitUntil, type ChatPayload, type Received, type TestClient } from '../support/ws-test-client.ts';
 
-const pool = new ClientPool();
-let gw: GatewayFixture | null = null;
-
-async function start(options: FixtureOptions = {}): Promise<GatewayFixture> {
-  gw = await startGateway(options);
-  return gw;
-}
-
-afterEach(async () => {
-  await pool.closeAll();
-  await gw?.stop();
-  gw = null;
-});
+const { pool, start } = gatewayPerTest();
+let keySeq = 0;
 
 async function send(c: TestClient, sessionKey: string, message: string): Promise<{ runId: string; status: string; code?: string }> {
-  const res = await c.request('chat.send', { sessionKey, message, idempotencyKey: `k-${Math.random()}` });
+  const res = await c.request('chat.send', { sessionKey, message, idempotencyKey: `k-${++keySeq}` });
   expect(res.ok).toBe(true);
   return res.payload as { runId: string; status: string; code?: string };
 }

@@ -235,12 +235,14 @@ export async function openConnected(
 
 type Attempt = HandshakeResult | { retry: boolean; why: string; retryAfterMs?: number; error?: ErrorShape };
 
+let connectSeq = 0;
+
 function tryHandshake(url: string, params: Record<string, unknown>, timeoutMs: number, onOpen?: (ws: WebSocket) => void): Promise<Attempt> {
   return new Promise((resolve) => {
     const ws = new WebSocket(url, { perMessageDeflate: false });
     let settled = false;
     let sent = false;
-    const id = `connect-${Math.random().toString(36).slice(2, 10)}`;
+    const id = `connect-${++connectSeq}`;
     const finish = (result: Attempt): void => {
       if (settled) return;
       settled = true;
