@@ -3,14 +3,15 @@
  * error) within `graceMs`, so its lanes do not stay blocked.
  */
 import type { AbortEvent, TraceEvent } from '../events.ts';
-import { ViolationList, type TraceChecker, type Violation } from './types.ts';
+import { CheckerBase, type Violation } from './types.ts';
 
-export class AbortSettlesChecker implements TraceChecker {
+export class AbortSettlesChecker extends CheckerBase {
   readonly invariant = 'INV-ABORT-SETTLES';
   private readonly pending = new Map<string, AbortEvent>();
-  private readonly violations = new ViolationList();
 
-  constructor(private readonly graceMs = 1000) {}
+  constructor(private readonly graceMs = 1000) {
+    super();
+  }
 
   observe(e: TraceEvent): void {
     if (e.type === 'abort' && e.phase === 'running') {
@@ -25,11 +26,7 @@ export class AbortSettlesChecker implements TraceChecker {
     }
   }
 
-  droppedCount(): number {
-    return this.violations.dropped;
-  }
-
-  finish(t: number): Violation[] {
+  override finish(t: number): Violation[] {
     for (const abort of this.pending.values()) if (t - abort.t > this.graceMs) this.report(abort, t, null);
     return this.violations.items;
   }

@@ -4,15 +4,14 @@
  * the front (LANE-22).
  */
 import type { EnqueueEvent, TraceEvent } from '../events.ts';
-import { ViolationList, type TraceChecker, type Violation } from './types.ts';
+import { CheckerBase, type Violation } from './types.ts';
 
-export class FifoChecker implements TraceChecker {
+export class FifoChecker extends CheckerBase {
   readonly invariant = 'INV-FIFO';
   /** lane -> waiting task ids in expected grant order */
   private readonly queues = new Map<string, EnqueueEvent[]>();
   /** task -> lane it waits in */
   private readonly waitingIn = new Map<string, string>();
-  private readonly violations = new ViolationList();
 
   observe(e: TraceEvent): void {
     switch (e.type) {
@@ -58,13 +57,6 @@ export class FifoChecker implements TraceChecker {
     }
   }
 
-  droppedCount(): number {
-    return this.violations.dropped;
-  }
-
-  finish(): Violation[] {
-    return this.violations.items;
-  }
 
   private remove(taskId: string): void {
     const lane = this.waitingIn.get(taskId);

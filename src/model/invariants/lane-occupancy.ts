@@ -5,21 +5,20 @@
  * time (a parked task does not run).
  */
 import type { GrantEvent, StartEvent, TraceEvent } from '../events.ts';
-import { ViolationList, type TraceChecker, type Violation } from './types.ts';
+import { CheckerBase, type Violation } from './types.ts';
 
 interface Held {
   lanes: Map<string, GrantEvent>;
   running: StartEvent | null;
 }
 
-export class LaneOccupancyChecker implements TraceChecker {
+export class LaneOccupancyChecker extends CheckerBase {
   readonly invariant = 'INV-CAP';
   private readonly caps = new Map<string, number>();
   private readonly holders = new Map<string, Set<string>>();
   private readonly tasks = new Map<string, Held>();
   /** session lane -> task running in it */
   private readonly runningInSession = new Map<string, StartEvent>();
-  private readonly violations = new ViolationList();
 
   observe(e: TraceEvent): void {
     switch (e.type) {
@@ -85,13 +84,6 @@ export class LaneOccupancyChecker implements TraceChecker {
     }
   }
 
-  droppedCount(): number {
-    return this.violations.dropped;
-  }
-
-  finish(): Violation[] {
-    return this.violations.items;
-  }
 
   private task(id: string): Held {
     let held = this.tasks.get(id);

@@ -5,14 +5,14 @@
  * message's sender must also get a frame saying so for its runId.
  */
 import type { FrameEvent, MessageEvent, SettleEvent, TraceEvent } from '../events.ts';
-import { ViolationList, type TraceChecker, type Violation } from './types.ts';
+import { CheckerBase, type Violation } from './types.ts';
 
 export interface NothingLostOptions {
   /** Require a chat frame with state error/aborted to the sender of a rejected/aborted message. */
   senderMustHear?: boolean;
 }
 
-export class NothingLostChecker implements TraceChecker {
+export class NothingLostChecker extends CheckerBase {
   readonly invariant = 'INV-NOTHING-LOST';
   private readonly open = new Map<string, MessageEvent>();
   private readonly settled = new Map<string, SettleEvent>();
@@ -21,10 +21,10 @@ export class NothingLostChecker implements TraceChecker {
   private readonly summarizedInto: SettleEvent[] = [];
   /** sender notifications owed: connId|runId -> settle */
   private readonly owed = new Map<string, { message: MessageEvent; settle: SettleEvent }>();
-  private readonly violations = new ViolationList();
   private readonly senderMustHear: boolean;
 
   constructor(options: NothingLostOptions = {}) {
+    super();
     this.senderMustHear = options.senderMustHear ?? false;
   }
 
@@ -71,11 +71,7 @@ export class NothingLostChecker implements TraceChecker {
     }
   }
 
-  droppedCount(): number {
-    return this.violations.dropped;
-  }
-
-  finish(t: number): Violation[] {
+  override finish(t: number): Violation[] {
     for (const message of this.open.values()) {
       this.violations.add({
         invariant: this.invariant, rule: 'QUEUE-20', t,

@@ -17,7 +17,7 @@
  * run; not ticks, not an empty final under another runId).
  */
 import { BROADCAST_CONN, type FrameEvent, type TraceEvent } from '../events.ts';
-import { ViolationList, type TraceChecker, type Violation } from './types.ts';
+import { CheckerBase, type Violation } from './types.ts';
 
 export interface SilenceOptions {
   boundMs: number;
@@ -61,7 +61,7 @@ export interface SilenceStats {
 
 const TERMINAL = new Set(['final', 'error', 'aborted']);
 
-export class SilenceChecker implements TraceChecker {
+export class SilenceChecker extends CheckerBase {
   readonly invariant = 'INV-SILENCE';
   private readonly bound: number;
   private readonly tolerance: number;
@@ -71,12 +71,12 @@ export class SilenceChecker implements TraceChecker {
   private readonly byAnswer = new Map<string, Set<Wait>>();
   /** Connections with at least one wait (a broadcast only has to visit these). */
   private readonly waitingConns = new Map<string, ConnState>();
-  private readonly violations = new ViolationList();
   readonly stats: SilenceStats = { worstGapMs: 0, worstConnId: null, firstFeedbackMs: [], noFeedback: 0 };
   /** Per connection, every gap while waiting (when recordGaps is on). */
   readonly gaps: Map<string, SilenceGap[]> | null;
 
   constructor(options: SilenceOptions) {
+    super();
     this.bound = options.boundMs;
     this.tolerance = options.toleranceMs ?? 0;
     this.gaps = options.recordGaps ? new Map() : null;
@@ -130,11 +130,7 @@ export class SilenceChecker implements TraceChecker {
     }
   }
 
-  droppedCount(): number {
-    return this.violations.dropped;
-  }
-
-  finish(t: number): Violation[] {
+  override finish(t: number): Violation[] {
     for (const [connId, conn] of this.conns) {
       if (conn.open && conn.waits.size > 0) this.gap(connId, conn, t, null);
     }

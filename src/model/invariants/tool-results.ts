@@ -3,12 +3,11 @@
  * tool_result for its call id, returned to the agent (not only logged).
  */
 import type { ToolCallEvent, TraceEvent } from '../events.ts';
-import { ViolationList, type TraceChecker, type Violation } from './types.ts';
+import { CheckerBase, type Violation } from './types.ts';
 
-export class ToolResultChecker implements TraceChecker {
+export class ToolResultChecker extends CheckerBase {
   readonly invariant = 'INV-TOOL-RETURNED';
   private readonly invalid = new Map<string, ToolCallEvent>();
-  private readonly violations = new ViolationList();
   returned = 0;
   swallowed = 0;
 
@@ -34,11 +33,7 @@ export class ToolResultChecker implements TraceChecker {
     });
   }
 
-  droppedCount(): number {
-    return this.violations.dropped;
-  }
-
-  finish(t: number): Violation[] {
+  override finish(t: number): Violation[] {
     for (const call of this.invalid.values()) {
       this.swallowed++;
       this.violations.add({

@@ -38,3 +38,21 @@ export class ViolationList {
     else this.dropped++;
   }
 }
+
+/**
+ * What every checker shares: its (capped) violation list. A checker with
+ * nothing to conclude at the end of a trace need not override finish().
+ */
+export abstract class CheckerBase implements TraceChecker {
+  abstract readonly invariant: string;
+  protected readonly violations = new ViolationList();
+  abstract observe(event: TraceEvent): void;
+
+  finish(_t: number): Violation[] {
+    return this.violations.items;
+  }
+
+  droppedCount(): number {
+    return this.violations.dropped;
+  }
+}

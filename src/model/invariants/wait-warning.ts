@@ -5,7 +5,7 @@
  * with `warning: true`, within `toleranceMs` of the crossing.
  */
 import type { LaneStatusEvent, MessageEvent, TraceEvent } from '../events.ts';
-import { ViolationList, type TraceChecker, type Violation } from './types.ts';
+import { CheckerBase, type Violation } from './types.ts';
 
 export interface WaitWarningOptions {
   warnThresholdMs: number;
@@ -20,20 +20,20 @@ interface Waiter {
   settled: boolean;
 }
 
-export class WaitWarningChecker implements TraceChecker {
+export class WaitWarningChecker extends CheckerBase {
   readonly invariant = 'INV-WAIT-WARNING';
   private readonly threshold: number;
   private readonly tolerance: number;
   /** runId -> waiter, for messages not yet settled */
   private readonly waiting = new Map<string, Waiter>();
   private readonly byMsg = new Map<string, string>();
-  private readonly violations = new ViolationList();
   private now = 0;
   /** Waiters in arrival order = in order of their warning deadline. */
   private dueQueue: Waiter[] = [];
   private dueHead = 0;
 
   constructor(options: WaitWarningOptions) {
+    super();
     this.threshold = options.warnThresholdMs;
     this.tolerance = options.toleranceMs ?? 0;
   }
@@ -77,11 +77,7 @@ export class WaitWarningChecker implements TraceChecker {
     }
   }
 
-  droppedCount(): number {
-    return this.violations.dropped;
-  }
-
-  finish(t: number): Violation[] {
+  override finish(t: number): Violation[] {
     this.advance(t + this.tolerance + 1);
     return this.violations.items;
   }
