@@ -20,7 +20,7 @@
  * `model stream failed: terminated` for mode `close`), `client-closed` (the
  * run was aborted: its signal fired), `server-closed` (close()).
  */
-import { chooseRule, markersIn, planResponse, requestFeatures, scriptMarkers, type PlannedEvent, type PlannedResponse, type RequestFeatures } from '../fake-model/plan.ts';
+import { chooseRule, describeRequest, planResponse, requestFeatures, scriptMarkers, type PlannedEvent, type PlannedResponse, type RequestFeatures } from '../fake-model/plan.ts';
 import { resolveScript, type FakeModelScript, type ScriptName } from '../fake-model/script.ts';
 import type { RequestLogEntry, RequestOutcome } from '../fake-model/server.ts';
 import { assertSeed } from '../model/prng.ts';
@@ -38,17 +38,9 @@ export interface InProcessModelClientOptions {
   timeScale?: number;
 }
 
-const EXCERPT = 200;
 const LOG_LIMIT = 10_000;
 
-function excerpt(text: string): string {
-  return text.length > EXCERPT ? `${text.slice(0, EXCERPT)}…` : text;
-}
 
-/** Tool results in the log: cut at 4000 characters (a file read can be long). */
-function excerptLong(text: string): string {
-  return text.length > 4_000 ? `${text.slice(0, 4_000)}…` : text;
-}
 
 interface Job {
   entry: RequestLogEntry;
@@ -225,18 +217,7 @@ export class InProcessModelClient implements ModelClient {
       matchIndex,
       stream: true,
       includeUsage: true,
-      messageCount: f.messageCount,
-      lastRole: f.lastRole,
-      lastMessage: excerpt(f.lastText),
-      lastUserMessage: excerpt(f.lastUserText),
-      userMessages: [...f.turnUserTexts],
-      markers: markersIn(this.markers, f),
-      lastToolResult: f.lastToolText === null ? null : excerptLong(f.lastToolText),
-      toolResults: f.toolResultsSinceUser,
-      toolsCount: f.toolsCount,
-      promptTokens: f.promptTokens,
-      completionTokens: planned.completionTokens,
-      toolCalls: planned.toolCalls.map((c) => c.name),
+      ...describeRequest(f, this.markers, planned),
       outcome: 'pending',
       durationMs: null,
     };

@@ -402,3 +402,32 @@ export function planResponse(plan: ResponsePlan, ctx: PlanContext): PlannedRespo
     completionTokens: units.length,
   };
 }
+
+const EXCERPT_CHARS = 200;
+const TOOL_RESULT_CHARS = 4_000;
+
+function excerpt(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/**
+ * What a request log entry says about the request and its plan, the same in
+ * the fake model server and the in-process scripted model: messages cut to
+ * 200 characters, a tool result (a file read can be long) to 4,000.
+ */
+export function describeRequest(f: RequestFeatures, markers: readonly string[], planned: PlannedResponse) {
+  return {
+    messageCount: f.messageCount,
+    lastRole: f.lastRole,
+    lastMessage: excerpt(f.lastText, EXCERPT_CHARS),
+    lastUserMessage: excerpt(f.lastUserText, EXCERPT_CHARS),
+    userMessages: [...f.turnUserTexts],
+    markers: markersIn(markers, f),
+    lastToolResult: f.lastToolText === null ? null : excerpt(f.lastToolText, TOOL_RESULT_CHARS),
+    toolResults: f.toolResultsSinceUser,
+    toolsCount: f.toolsCount,
+    promptTokens: f.promptTokens,
+    completionTokens: planned.completionTokens,
+    toolCalls: planned.toolCalls.map((c) => c.name),
+  };
+}

@@ -45,12 +45,11 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import JSON5 from 'json5';
 import { assertSeed } from '../model/prng.ts';
-import { chooseRule, markersIn, planResponse, requestFeatures, scriptMarkers, type PlannedEvent, type PlannedResponse, type RequestFeatures } from './plan.ts';
+import { chooseRule, describeRequest, planResponse, requestFeatures, scriptMarkers, type PlannedEvent, type PlannedResponse, type RequestFeatures } from './plan.ts';
 import { ScriptError, resolveScript, scriptModels, type FakeModelScript, type ScriptName } from './script.ts';
 
 export const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
 const LOG_LIMIT = 10_000;
-const EXCERPT = 200;
 /** How long close() lets ended streams flush before destroying their sockets. */
 const CLOSE_GRACE_MS = 250;
 
@@ -164,14 +163,7 @@ function sendFailure(res: http.ServerResponse, f: HttpFailure): void {
   sendJson(res, f.status, errorBody(f.message, type, f.code), f.headers);
 }
 
-function excerpt(text: string): string {
-  return text.length > EXCERPT ? `${text.slice(0, EXCERPT)}…` : text;
-}
 
-/** Tool results in the log: cut at 4000 characters (a file read can be long). */
-function excerptLong(text: string): string {
-  return text.length > 4_000 ? `${text.slice(0, 4_000)}…` : text;
-}
 
 /**
  * Closes the connection mid-response: what was written is flushed first (a
@@ -336,18 +328,7 @@ export async function startFakeModel(options: FakeModelOptions = {}): Promise<Fa
       matchIndex,
       stream,
       includeUsage,
-      messageCount: f.messageCount,
-      lastRole: f.lastRole,
-      lastMessage: excerpt(f.lastText),
-      lastUserMessage: excerpt(f.lastUserText),
-      userMessages: [...f.turnUserTexts],
-      markers: markersIn(markers, f),
-      lastToolResult: f.lastToolText === null ? null : excerptLong(f.lastToolText),
-      toolResults: f.toolResultsSinceUser,
-      toolsCount: f.toolsCount,
-      promptTokens: f.promptTokens,
-      completionTokens: planned.completionTokens,
-      toolCalls: planned.toolCalls.map((c) => c.name),
+      ...describeRequest(f, markers, planned),
       outcome: 'pending',
       durationMs: null,
     };
