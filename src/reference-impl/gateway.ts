@@ -454,10 +454,12 @@ export class Gateway {
     const deltaText = live.pendingDelta;
     live.text += deltaText;
     live.pendingDelta = '';
-    live.lastDeltaAt = this.clock.now();
     const run = live.run;
     this.toSession(run.sessionKey, Events.CHAT, () =>
       this.chatPayload(run.runId, run.sessionKey, ++live.chatSeq, 'delta', { deltaText, message: assistantMessage(live.text) }), run.runId, 'delta');
+    // WS-16 is about what clients see: count the 150 ms from when this delta went out (serializing it to
+    // many subscribers can take a millisecond or two on a busy loop), not from when it was cut.
+    live.lastDeltaAt = this.clock.now();
   }
 
   private onToolCall(live: LiveRun, call: ToolCallInput): ToolCallOutcome {
