@@ -394,15 +394,7 @@ function onClose(c: Client, ws: WebSocket, code: number, reason: string): void {
   if (stopping) return;
   count(unexpectedCloses, `${code}${reason ? ` ${reason}` : ''}`);
   if (c.windowOpen && !c.windowDone) {
-    const now = performance.now();
-    if (now - c.lastOwn > c.maxOwnGap) c.maxOwnGap = now - c.lastOwn;
-    const gap = now - c.lastFrame;
-    if (gap > c.maxGap) {
-      c.maxGap = gap;
-      c.maxGapEnd = now;
-      c.maxGapOpen = true;
-    }
-    c.windowDone = true;
+    closeWindow(c, performance.now());
     waitingNow--;
   }
 }
@@ -449,17 +441,7 @@ function stop(boundMs: number, toleranceMs: number): void {
     if (c.connectTimer !== null) clearTimeout(c.connectTimer);
     c.connectTimer = null;
     if (!c.windowOpen) continue;
-    if (!c.windowDone) {
-      // The silence still open when the window closes is a gap too (a lower bound of it).
-      if (now - c.lastOwn > c.maxOwnGap) c.maxOwnGap = now - c.lastOwn;
-      const gap = now - c.lastFrame;
-      if (gap > c.maxGap) {
-        c.maxGap = gap;
-        c.maxGapEnd = now;
-        c.maxGapOpen = true;
-      }
-      c.windowDone = true;
-    }
+    if (!c.windowDone) closeWindow(c, now);
     recordMs(maxGapHist, c.maxGap);
     recordMs(ownMaxGapHist, c.maxOwnGap);
     if (c.maxGap > boundMs + toleranceMs) overBound++;
@@ -549,3 +531,15 @@ process.on('message', (message: ToWorker) => {
       process.exit(0);
   }
 });
+
+/** Ends a client's measuring window: the silence still open then is a gap too (a lower bound of it). */
+function closeWindow(c: Client, now: number): void {
+  if (now - c.lastOwn > c.maxOwnGap) c.maxOwnGap = now - c.lastOwn;
+  const gap = now - c.lastFrame;
+  if (gap > c.maxGap) {
+    c.maxGap = gap;
+    c.maxGapEnd = now;
+    c.maxGapOpen = true;
+  }
+  c.windowDone = true;
+}

@@ -6,26 +6,17 @@
  */
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fakeModelCommand } from '../../src/cli/fake-model.ts';
 import { UsageError } from '../../src/cli/errors.ts';
-import { startFakeModel, type FakeModelOptions, type FakeModelServer } from '../../src/fake-model/server.ts';
+import { fakeModelPerTest } from '../support/fake-model-fixture.ts';
+import { startFakeModel, type FakeModelServer } from '../../src/fake-model/server.ts';
 import {
   CASCADE_MARKER, CASCADE_SCRIPT, CODER_MARKER, ScriptError, validateScript, type FakeModelScript,
 } from '../../src/fake-model/script.ts';
 import { planResponse } from '../../src/fake-model/plan.ts';
 
-const servers: FakeModelServer[] = [];
-
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-
-async function start(options: FakeModelOptions): Promise<FakeModelServer> {
-  const server = await startFakeModel(options);
-  servers.push(server);
-  return server;
-}
+const start = fakeModelPerTest();
 
 interface Frame {
   /** ms since the request was sent. */

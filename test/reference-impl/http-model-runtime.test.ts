@@ -5,8 +5,9 @@
  * steers, abort, and HTTP / network / stream errors.
  */
 import { performance } from 'node:perf_hooks';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startFakeModel, type FakeModelOptions, type FakeModelServer } from '../../src/fake-model/server.ts';
+import { describe, expect, it } from 'vitest';
+import { fakeModelPerTest } from '../support/fake-model-fixture.ts';
+import { startFakeModel, type FakeModelServer } from '../../src/fake-model/server.ts';
 import { CASCADE_MARKER, CASCADE_READ_PATH, type FakeModelScript } from '../../src/fake-model/script.ts';
 import type { NestedRequest, RunIO, ToolCallOutcome } from '../../src/reference-impl/gateway.ts';
 import { HttpModelRuntime, SseParser, agentIdFromSessionKey, completionsUrl, type HttpModelRuntimeOptions } from '../../src/reference-impl/http-model-runtime.ts';
@@ -14,17 +15,7 @@ import { Run, type InboundMessage } from '../../src/reference-impl/run.ts';
 import type { TaskOutcome } from '../../src/reference-impl/task.ts';
 import { ToolRegistry, type ToolCallInput } from '../../src/reference-impl/tool-validator.ts';
 
-const servers: FakeModelServer[] = [];
-
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-
-async function start(options: FakeModelOptions): Promise<FakeModelServer> {
-  const server = await startFakeModel(options);
-  servers.push(server);
-  return server;
-}
+const start = fakeModelPerTest();
 
 type Settled = { kind: 'finish'; text: string | undefined; at: number } | { kind: 'fail'; message: string; at: number };
 
