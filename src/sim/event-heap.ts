@@ -1,11 +1,22 @@
 /**
- * The discrete-event engine's queue: a 4-ary min-heap ordered by time, then
- * by insertion sequence (so equal-time events run in the order they were
- * scheduled, as fake-timers orders timers). Keys live in typed arrays and
- * callbacks in a parallel slot array, so a push or pop moves numbers, not
- * objects: the heap runs near the limit of what this machine does for a
- * typed-array heap (~4M push+pop/s).
+ * The discrete-event engine's queue: events come out ordered by time, then by
+ * insertion sequence (equal-time events run in the order they were
+ * scheduled, as fake-timers orders timers).
+ *
+ * A calendar, not a heap of events: the events of one time form a FIFO chain
+ * (linked through their slots), and a 4-ary min-heap holds one entry per
+ * distinct time, keyed by the time alone. FIFO order within a chain *is* the
+ * insertion order, so no sequence number is kept or compared; a burst of
+ * events on one millisecond (a tick to every client, ten thousand heartbeats)
+ * costs one heap entry, and an event joining a time already queued costs no
+ * heap work at all. A TimeIndex finds the chain of a time; it maps the time to
+ * the chain's last slot, so appending is O(1).
+ *
+ * Everything lives in typed arrays except the callbacks (one array by slot),
+ * so a push or pop moves numbers, not objects.
  */
+import { TimeIndex } from './time-index.ts';
+
 export type EventCallback = () => void;
 
 /**
@@ -15,25 +26,35 @@ export type EventCallback = () => void;
  */
 const GENERATIONS = 2048;
 const GENERATION_MASK = GENERATIONS - 1;
+const NONE = -1;
 
 export class EventHeap {
-  private times: Float64Array;
-  private seqs: Float64Array;
-  private slots: Int32Array;
-  private size = 0;
-  private nextSeq = 0;
-  /** Callbacks by slot; a cancelled event keeps its heap entry but its slot is emptied. */
+  // Event slots: callback, generation, time (NaN once released), next slot in its chain.
   private callbacks: (EventCallback | null)[] = [];
   private freeSlots: number[] = [];
-  /** Slot -> generation, so a stale handle cannot cancel a reused slot. */
   private generations: Uint32Array;
+  private slotTimes: Float64Array;
+  private nextInChain: Int32Array;
   private live = 0;
 
+  // One entry per distinct time: the time and the first slot of its chain.
+  private times: Float64Array;
+  private heads: Int32Array;
+  private size = 0;
+
+  /** time -> last slot of its chain; at most half full, rebuilt at 4x the chains (at least minIndexCapacity). */
+  private readonly chainByTime: TimeIndex;
+  private readonly minIndexCapacity: number;
+
   constructor(initialCapacity = 1024) {
-    this.times = new Float64Array(initialCapacity);
-    this.seqs = new Float64Array(initialCapacity);
-    this.slots = new Int32Array(initialCapacity);
-    this.generations = new Uint32Array(initialCapacity);
+    const capacity = Math.max(4, initialCapacity);
+    this.generations = new Uint32Array(capacity);
+    this.slotTimes = new Float64Array(capacity).fill(NaN);
+    this.nextInChain = new Int32Array(capacity);
+    this.times = new Float64Array(capacity);
+    this.heads = new Int32Array(capacity);
+    this.minIndexCapacity = 4 * capacity;
+    this.chainByTime = new TimeIndex(this.minIndexCapacity);
   }
 
   /** Events scheduled and not cancelled. */
@@ -41,32 +62,24 @@ export class EventHeap {
     return this.live;
   }
 
-  /** Schedules `callback` at `time`; returns a handle for cancel(). */
+  /** Schedules `callback` at `time` (a number, not NaN); returns a handle for cancel(). */
   push(time: number, callback: EventCallback): number {
-    let slot = this.freeSlots.pop();
-    if (slot === undefined) {
-      slot = this.callbacks.length;
-      this.callbacks.push(null);
-      if (slot >= this.generations.length) this.generations = grow32(this.generations);
+    if (time !== time) throw new RangeError('EventHeap.push: time is NaN');
+    time += 0; // -0 -> 0: one chain per time, whatever its sign bit
+    const index = this.chainByTime;
+    if ((index.size + 1) * 2 > index.capacity) this.rebuildIndex();
+    const position = index.find(time);
+    const tail = index.valueAt(position);
+    // Decided before a slot is taken: the slot taken may be that very tail, released and now reused.
+    const queued = tail !== NONE && this.slotTimes[tail] === time;
+    const slot = this.takeSlot(time, callback);
+    if (queued) {
+      // The time is queued: join the end of its chain.
+      this.nextInChain[tail] = slot;
+    } else {
+      this.pushTime(time, slot);
     }
-    this.callbacks[slot] = callback;
-    if (this.size === this.times.length) this.growHeap();
-    let i = this.size++;
-    const seq = this.nextSeq++;
-    // Sift up (4-ary: shallower than binary, fewer moves per pop).
-    while (i > 0) {
-      const parent = (i - 1) >> 2;
-      const pt = this.times[parent]!;
-      if (pt < time || (pt === time && this.seqs[parent]! < seq)) break;
-      this.times[i] = pt;
-      this.seqs[i] = this.seqs[parent]!;
-      this.slots[i] = this.slots[parent]!;
-      i = parent;
-    }
-    this.times[i] = time;
-    this.seqs[i] = seq;
-    this.slots[i] = slot;
-    this.live++;
+    index.setAt(position, time, slot);
     // A small-integer handle (no heap number per timer): slot and the low bits of the slot's generation.
     return slot * GENERATIONS + (this.generations[slot]! & GENERATION_MASK);
   }
@@ -75,6 +88,7 @@ export class EventHeap {
     const slot = Math.floor(handle / GENERATIONS);
     const generation = handle - slot * GENERATIONS;
     if ((this.generations[slot]! & GENERATION_MASK) !== generation || this.callbacks[slot] == null) return false;
+    // The slot stays in its chain with no callback; it is dropped when it comes up.
     this.callbacks[slot] = null;
     this.live--;
     return true;
@@ -82,8 +96,11 @@ export class EventHeap {
 
   /** Time of the earliest live event, or Infinity. Drops cancelled entries on the way. */
   peekTime(): number {
-    while (this.size > 0 && this.callbacks[this.slots[0]!] === null) this.removeTop();
-    return this.size > 0 ? this.times[0]! : Infinity;
+    while (this.size > 0) {
+      if (this.callbacks[this.heads[0]!] !== null) return this.times[0]!;
+      this.releaseSlot(this.shiftFirst());
+    }
+    return Infinity;
   }
 
   /** Time of the event popUntil() returned last. */
@@ -96,29 +113,13 @@ export class EventHeap {
    */
   popUntil(limit: number): EventCallback | null {
     while (this.size > 0) {
-      const slot = this.slots[0]!;
-      const callback = this.callbacks[slot];
-      if (callback === null || callback === undefined) {
-        this.removeTop();
-        continue;
-      }
       const time = this.times[0]!;
       if (time > limit) return null;
-      this.poppedTime = time;
-      this.removeTop();
-      this.live--;
-      return callback;
-    }
-    return null;
-  }
-
-  /** Removes the earliest live event and returns its callback (null when empty). Call peekTime first for its time. */
-  pop(): EventCallback | null {
-    while (this.size > 0) {
-      const slot = this.slots[0]!;
-      const callback = this.callbacks[slot]!;
-      this.removeTop();
+      const slot = this.shiftFirst();
+      const callback = this.callbacks[slot] as EventCallback | null;
+      this.releaseSlot(slot);
       if (callback !== null) {
+        this.poppedTime = time;
         this.live--;
         return callback;
       }
@@ -126,62 +127,117 @@ export class EventHeap {
     return null;
   }
 
-  private removeTop(): void {
-    const slot = this.slots[0]!;
+  /** Removes the earliest live event and returns its callback (null when empty). Call peekTime first for its time. */
+  pop(): EventCallback | null {
+    return this.popUntil(Infinity);
+  }
+
+  private takeSlot(time: number, callback: EventCallback): number {
+    let slot = this.freeSlots.pop();
+    if (slot === undefined) {
+      slot = this.callbacks.length;
+      this.callbacks.push(null);
+      if (slot === this.generations.length) {
+        this.generations = grow(this.generations);
+        this.nextInChain = grow(this.nextInChain);
+        const times = new Float64Array(this.slotTimes.length * 2).fill(NaN);
+        times.set(this.slotTimes);
+        this.slotTimes = times;
+      }
+    }
+    this.callbacks[slot] = callback;
+    this.slotTimes[slot] = time;
+    this.nextInChain[slot] = NONE;
+    this.live++;
+    return slot;
+  }
+
+  private releaseSlot(slot: number): void {
     this.callbacks[slot] = null;
+    // NaN equals no time: the index entry that may still name this slot goes stale.
+    this.slotTimes[slot] = NaN;
     this.generations[slot] = (this.generations[slot]! + 1) >>> 0;
     this.freeSlots.push(slot);
-    const last = --this.size;
-    if (last === 0) return;
-    const time = this.times[last]!;
-    const seq = this.seqs[last]!;
-    const lastSlot = this.slots[last]!;
-    let i = 0;
+  }
+
+  /** Adds a time with its first slot to the heap. Times in the heap are distinct. */
+  private pushTime(time: number, slot: number): void {
+    if (this.size === this.times.length) {
+      this.times = grow(this.times);
+      this.heads = grow(this.heads);
+    }
     const times = this.times;
-    const seqs = this.seqs;
+    const heads = this.heads;
+    let i = this.size++;
+    // Sift up (4-ary: shallower than binary, fewer moves per pop).
+    while (i > 0) {
+      const parent = (i - 1) >> 2;
+      const parentTime = times[parent]!;
+      if (parentTime < time) break;
+      times[i] = parentTime;
+      heads[i] = heads[parent]!;
+      i = parent;
+    }
+    times[i] = time;
+    heads[i] = slot;
+  }
+
+  /** Takes the first slot of the earliest time's chain; the time leaves the heap with its last slot. */
+  private shiftFirst(): number {
+    const slot = this.heads[0]!;
+    const next = this.nextInChain[slot]!;
+    if (next !== NONE) {
+      // Same time, next in line: no heap work.
+      this.heads[0] = next;
+      return slot;
+    }
+    // The chain is done before its last event runs: an event that event schedules for this same time starts a new chain, after it.
+    const last = --this.size;
+    if (last === 0) return slot;
+    const times = this.times;
+    const heads = this.heads;
+    const lastTime = times[last]!;
+    const lastHead = heads[last]!;
+    let i = 0;
     // Sift down through the smallest of up to four children.
     for (;;) {
       const first = 4 * i + 1;
       if (first >= last) break;
       let child = first;
-      let ct = times[first]!;
-      let cs = seqs[first]!;
+      let childTime = times[first]!;
       const end = first + 4 < last ? first + 4 : last;
       for (let c = first + 1; c < end; c++) {
         const t = times[c]!;
-        if (t < ct || (t === ct && seqs[c]! < cs)) {
+        if (t < childTime) {
           child = c;
-          ct = t;
-          cs = seqs[c]!;
+          childTime = t;
         }
       }
-      if (time < ct || (time === ct && seq < cs)) break;
-      times[i] = ct;
-      seqs[i] = cs;
-      this.slots[i] = this.slots[child]!;
+      if (lastTime < childTime) break;
+      times[i] = childTime;
+      heads[i] = heads[child]!;
       i = child;
     }
-    this.times[i] = time;
-    this.seqs[i] = seq;
-    this.slots[i] = lastSlot;
+    times[i] = lastTime;
+    heads[i] = lastHead;
+    return slot;
   }
 
-  private growHeap(): void {
-    const capacity = this.times.length * 2;
-    const times = new Float64Array(capacity);
-    times.set(this.times);
-    const seqs = new Float64Array(capacity);
-    seqs.set(this.seqs);
-    const slots = new Int32Array(capacity);
-    slots.set(this.slots);
-    this.times = times;
-    this.seqs = seqs;
-    this.slots = slots;
+  /** Drops the stale entries of the time index: keeps each queued time's chain tail, at most a quarter full. */
+  private rebuildIndex(): void {
+    this.chainByTime.reset(Math.max(this.minIndexCapacity, 4 * (this.size + 1)));
+    for (let i = 0; i < this.size; i++) {
+      let tail = this.heads[i]!;
+      for (let next = this.nextInChain[tail]!; next !== NONE; next = this.nextInChain[tail]!) tail = next;
+      this.chainByTime.set(this.times[i]!, tail);
+    }
   }
 }
 
-function grow32(array: Uint32Array): Uint32Array {
-  const next = new Uint32Array(array.length * 2);
+type NumberArray = Float64Array | Int32Array | Uint32Array;
+
+function grow<T extends NumberArray>(array: T): T {
+  const next = new (array.constructor as new (length: number) => T)(array.length * 2);
   next.set(array);
   return next;
 }
