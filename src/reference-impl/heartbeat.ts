@@ -158,6 +158,9 @@ interface Conn {
   nextPingAt: number;
   liveTimer: TimerHandle;
   liveArmed: boolean;
+  /** The two timer callbacks, made once per connection (they are re-armed all the time). */
+  readonly onHeartbeat: () => void;
+  readonly onLiveness: () => void;
 }
 
 interface Run {
@@ -275,6 +278,8 @@ export class HeartbeatMonitor {
       nextPingAt: now + this.pingIntervalMs,
       liveTimer: undefined,
       liveArmed: false,
+      onHeartbeat: () => this.onHeartbeatTimer(conn),
+      onLiveness: () => this.onLivenessTimer(conn),
     };
     this.conns.set(connId, conn);
     this.armLiveness(conn, now);
@@ -360,6 +365,12 @@ export class HeartbeatMonitor {
     if (conn !== undefined) conn.lastSent = this.clock.now();
   }
 
+  /** noteSent for every connection: a frame went to all of them (a broadcast). */
+  noteSentAll(): void {
+    const now = this.clock.now();
+    for (const conn of this.conns.values()) conn.lastSent = now;
+  }
+
   /** Any inbound frame from the connection (HB-6: inbound traffic is liveness). O(1), touches no timer. */
   noteInbound(connId: string): void {
     const conn = this.conns.get(connId);
@@ -441,7 +452,7 @@ export class HeartbeatMonitor {
 
   private armHeartbeat(conn: Conn, delayMs: number): void {
     conn.hbArmed = true;
-    conn.hbTimer = this.clock.setTimeout(() => this.onHeartbeatTimer(conn), delayMs);
+    conn.hbTimer = this.clock.setTimeout(conn.onHeartbeat, delayMs);
   }
 
   private heartbeatDue(conn: Conn): number {
@@ -503,7 +514,7 @@ export class HeartbeatMonitor {
   private armLiveness(conn: Conn, now: number): void {
     const at = Math.min(conn.nextPingAt, conn.lastInbound + this.deadAfterMs);
     conn.liveArmed = true;
-    conn.liveTimer = this.clock.setTimeout(() => this.onLivenessTimer(conn), Math.max(1, at - now));
+    conn.liveTimer = this.clock.setTimeout(conn.onLiveness, Math.max(1, at - now));
   }
 
   private onLivenessTimer(conn: Conn): void {

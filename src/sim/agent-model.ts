@@ -119,7 +119,16 @@ export class SimulatedAgents implements AgentRuntime {
 class AgentRun {
   private index = 0;
   private pending: TimerHandle | null = null;
+  private afterWait: (() => void) | null = null;
   private done = false;
+  /** The one timer callback of this run: it runs `afterWait` (a run waits on one timer at a time). */
+  private readonly fire = (): void => {
+    const then = this.afterWait!;
+    this.pending = null;
+    this.afterWait = null;
+    then();
+  };
+  private readonly nextStep = (): void => this.next();
   constructor(
     private readonly agents: SimulatedAgents,
     private readonly io: RunIO,
@@ -137,14 +146,14 @@ class AgentRun {
     switch (step.kind) {
       case 'think': {
         const ms = model.ttftBaseMs + (step.inputTokens / model.prefillTokensPerSec) * 1000;
-        this.wait(this.agents.duration(ms, model), () => this.next());
+        this.wait(this.agents.duration(ms, model), this.nextStep);
         return;
       }
       case 'stream':
         return this.stream(step.tokens);
       case 'stall':
         this.io.setStreaming(false);
-        this.wait(step.ms, () => this.next());
+        this.wait(step.ms, this.nextStep);
         return;
       case 'fail':
         return this.settle(() => this.io.fail(step.message));
@@ -231,10 +240,8 @@ class AgentRun {
   }
 
   private wait(ms: number, then: () => void): void {
-    this.pending = this.agents.timer(() => {
-      this.pending = null;
-      then();
-    }, ms);
+    this.afterWait = then;
+    this.pending = this.agents.timer(this.fire, ms);
   }
 
   private abort(): void {
@@ -253,6 +260,7 @@ class AgentRun {
     if (this.pending !== null) {
       this.agents.cancel(this.pending);
       this.pending = null;
+      this.afterWait = null;
     }
     action();
   }

@@ -2,7 +2,7 @@
  * Figures for reports, read from the trace as it streams by (like the
  * checkers, it never needs the whole trace in memory).
  */
-import type { MessageOutcome, TraceEvent } from '../model/events.ts';
+import type { MessageOutcome, TraceEvent, TraceEventType } from '../model/events.ts';
 
 export interface LaneSample {
   t: number;
@@ -45,6 +45,10 @@ export class MetricsObserver {
   private readonly lanes = new Map<string, { queued: number; active: number }>();
   private readonly taskLanes = new Map<string, string[]>();
   private readonly waitingIn = new Map<string, string>();
+
+  readonly eventTypes: readonly TraceEventType[] = [
+    'message', 'settle', 'enqueue', 'grant', 'start', 'park', 'end', 'error', 'abort', 'clear', 'lane.wait', 'lane.status', 'frame',
+  ];
 
   constructor(private readonly keepTimeline: boolean) {}
 

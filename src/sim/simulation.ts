@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type { ConfigInput, LanesimConfig } from '../model/config-types.ts';
 import { mergeConfig, parseConfig } from '../model/config.ts';
 import type { TraceEvent, TraceSink } from '../model/events.ts';
+import { TraceFanout } from '../model/invariants/fanout.ts';
 import { checkerSuite, finishCheckers, type TraceChecker, type Violation } from '../model/invariants/index.ts';
 import { SilenceChecker, type SilenceGap } from '../model/invariants/silence.ts';
 import { ToolResultChecker } from '../model/invariants/tool-results.ts';
@@ -105,14 +106,14 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const tools = new ToolResultChecker();
   checkers.push(silence, tools);
   const metrics = new MetricsObserver(options.timeline ?? false);
+  const fanout = new TraceFanout([...checkers, metrics]);
   const hash = (options.hashTrace ?? !large) ? createHash('sha256') : null;
   const kept: TraceEvent[] | null = options.keepTrace ? [] : null;
   let traceEvents = 0;
   const onEvent = options.onEvent;
   const sink: TraceSink = (event) => {
     traceEvents++;
-    for (let i = 0; i < checkers.length; i++) checkers[i]!.observe(event);
-    metrics.observe(event);
+    fanout.observe(event);
     if (hash !== null) hash.update(`${JSON.stringify(event)}\n`);
     if (kept !== null) kept.push(event);
     if (onEvent !== undefined) onEvent(event);

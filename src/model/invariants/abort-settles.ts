@@ -2,11 +2,12 @@
  * INV-ABORT-SETTLES (LANE-12): a task aborted while running settles (end or
  * error) within `graceMs`, so its lanes do not stay blocked.
  */
-import type { AbortEvent, TraceEvent } from '../events.ts';
+import type { AbortEvent, TraceEvent, TraceEventType } from '../events.ts';
 import { CheckerBase, type Violation } from './types.ts';
 
 export class AbortSettlesChecker extends CheckerBase {
   readonly invariant = 'INV-ABORT-SETTLES';
+  readonly eventTypes: readonly TraceEventType[] = ['abort', 'end', 'error'];
   private readonly pending = new Map<string, AbortEvent>();
 
   constructor(private readonly graceMs = 1000) {

@@ -3,11 +3,12 @@
  * tasks removed while waiting drop out, and a resuming parked task joins at
  * the front (LANE-22).
  */
-import type { EnqueueEvent, TraceEvent } from '../events.ts';
+import type { EnqueueEvent, TraceEvent, TraceEventType } from '../events.ts';
 import { CheckerBase, type Violation } from './types.ts';
 
 export class FifoChecker extends CheckerBase {
   readonly invariant = 'INV-FIFO';
+  readonly eventTypes: readonly TraceEventType[] = ['enqueue', 'grant', 'abort', 'clear', 'end', 'error'];
   /** lane -> waiting task ids in expected grant order */
   private readonly queues = new Map<string, EnqueueEvent[]>();
   /** task -> lane it waits in */

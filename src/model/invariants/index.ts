@@ -1,6 +1,7 @@
 /** The invariant checkers and a helper that runs a set of them over a trace. */
 import type { TraceEvent } from '../events.ts';
 import { AbortSettlesChecker } from './abort-settles.ts';
+import { TraceFanout } from './fanout.ts';
 import { FifoChecker } from './fifo.ts';
 import { LaneOccupancyChecker } from './lane-occupancy.ts';
 import { NothingLostChecker } from './nothing-lost.ts';
@@ -9,6 +10,7 @@ import { ToolResultChecker } from './tool-results.ts';
 import type { TraceChecker, Violation } from './types.ts';
 import { WaitWarningChecker } from './wait-warning.ts';
 
+export { TraceFanout };
 export { AbortSettlesChecker, FifoChecker, LaneOccupancyChecker, NothingLostChecker, SilenceChecker, ToolResultChecker, WaitWarningChecker };
 export type { TraceChecker, Violation };
 
@@ -42,9 +44,10 @@ export function checkerSuite(options: CheckerSuiteOptions = {}): TraceChecker[] 
 /** Feeds `events` to every checker and returns all violations, in time order. */
 export function checkTrace(events: Iterable<TraceEvent>, checkers: TraceChecker[], endT?: number): Violation[] {
   let last = 0;
+  const fanout = new TraceFanout(checkers);
   for (const event of events) {
     last = event.t;
-    for (const checker of checkers) checker.observe(event);
+    fanout.observe(event);
   }
   return finishCheckers(checkers, endT ?? last);
 }

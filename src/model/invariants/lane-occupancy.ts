@@ -4,18 +4,21 @@
  * INV-SESSION-EXCLUSIVE (LANE-2, LANE-23): at most one task runs in a session at any
  * time (a parked task does not run).
  */
-import type { GrantEvent, StartEvent, TraceEvent } from '../events.ts';
+import type { GrantEvent, StartEvent, TraceEvent, TraceEventType } from '../events.ts';
 import { CheckerBase, type Violation } from './types.ts';
 
 interface Held {
-  lanes: Map<string, GrantEvent>;
+  /** The grants of the lanes it holds (a path has at most three). */
+  grants: GrantEvent[];
   running: StartEvent | null;
 }
 
 export class LaneOccupancyChecker extends CheckerBase {
   readonly invariant = 'INV-CAP';
+  readonly eventTypes: readonly TraceEventType[] = ['lane.open', 'grant', 'start', 'park', 'end', 'error', 'abort', 'clear', 'reset'];
   private readonly caps = new Map<string, number>();
-  private readonly holders = new Map<string, Set<string>>();
+  /** lane -> tasks holding it (a count: who they are is only looked up for a violation). */
+  private readonly holders = new Map<string, number>();
   private readonly tasks = new Map<string, Held>();
   /** session lane -> task running in it */
   private readonly runningInSession = new Map<string, StartEvent>();
@@ -27,17 +30,21 @@ export class LaneOccupancyChecker extends CheckerBase {
         return;
       case 'grant': {
         const held = this.task(e.taskId);
-        held.lanes.set(e.lane, e);
-        let set = this.holders.get(e.lane);
-        if (set === undefined) this.holders.set(e.lane, (set = new Set()));
-        set.add(e.taskId);
+        if (held.grants.some((g) => g.lane === e.lane)) return; // holds it already: not a second holder
+        held.grants.push(e);
+        const holders = (this.holders.get(e.lane) ?? 0) + 1;
+        this.holders.set(e.lane, holders);
         const cap = this.caps.get(e.lane) ?? (e.lane.startsWith('session:') ? 1 : Infinity);
-        if (set.size > cap) {
-          const others = [...set].filter((id) => id !== e.taskId).slice(0, 3);
+        if (holders > cap) {
+          const others: GrantEvent[] = [];
+          for (const [id, other] of this.tasks) {
+            const grant = id === e.taskId ? undefined : other.grants.find((g) => g.lane === e.lane);
+            if (grant !== undefined && others.length < 3) others.push(grant);
+          }
           this.violations.add({
             invariant: 'INV-CAP', rule: e.lane.startsWith('session:') ? 'LANE-2' : 'LANE-3', t: e.t,
-            message: `lane ${e.lane} has ${set.size} holders, maxConcurrent ${cap}: ${e.taskId} granted while ${others.join(', ')} held it`,
-            events: [e, ...others.map((id) => this.tasks.get(id)?.lanes.get(e.lane)).filter((x): x is GrantEvent => x !== undefined)],
+            message: `lane ${e.lane} has ${holders} holders, maxConcurrent ${cap}: ${e.taskId} granted while ${others.map((g) => g.taskId).join(', ')} held it`,
+            events: [e, ...others],
           });
         }
         return;
@@ -72,11 +79,13 @@ export class LaneOccupancyChecker extends CheckerBase {
         for (const id of e.taskIds) this.release(id, false);
         return;
       case 'reset': {
-        const set = this.holders.get(e.lane);
-        if (set !== undefined) {
-          for (const id of set) this.tasks.get(id)?.lanes.delete(e.lane);
-          set.clear();
+        // LANE-14: the lane forgets its holders (rare: a scan is fine).
+        if ((this.holders.get(e.lane) ?? 0) === 0) return;
+        for (const held of this.tasks.values()) {
+          const i = held.grants.findIndex((g) => g.lane === e.lane);
+          if (i >= 0) held.grants.splice(i, 1);
         }
+        this.holders.set(e.lane, 0);
         return;
       }
       default:
@@ -87,15 +96,15 @@ export class LaneOccupancyChecker extends CheckerBase {
 
   private task(id: string): Held {
     let held = this.tasks.get(id);
-    if (held === undefined) this.tasks.set(id, (held = { lanes: new Map(), running: null }));
+    if (held === undefined) this.tasks.set(id, (held = { grants: [], running: null }));
     return held;
   }
 
   private release(taskId: string, keep: boolean): void {
     const held = this.tasks.get(taskId);
     if (held === undefined) return;
-    for (const lane of held.lanes.keys()) this.holders.get(lane)?.delete(taskId);
-    held.lanes.clear();
+    for (const grant of held.grants) this.holders.set(grant.lane, this.holders.get(grant.lane)! - 1);
+    held.grants.length = 0;
     if (held.running !== null) {
       for (const lane of held.running.lanes) {
         if (this.runningInSession.get(lane)?.taskId === taskId) this.runningInSession.delete(lane);

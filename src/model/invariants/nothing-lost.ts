@@ -4,7 +4,7 @@
  * or aborted (with a code). With `senderMustHear`, a rejected or aborted
  * message's sender must also get a frame saying so for its runId.
  */
-import type { FrameEvent, MessageEvent, SettleEvent, TraceEvent } from '../events.ts';
+import type { FrameEvent, MessageEvent, SettleEvent, TraceEvent, TraceEventType } from '../events.ts';
 import { CheckerBase, type Violation } from './types.ts';
 
 export interface NothingLostOptions {
@@ -14,6 +14,7 @@ export interface NothingLostOptions {
 
 export class NothingLostChecker extends CheckerBase {
   readonly invariant = 'INV-NOTHING-LOST';
+  readonly eventTypes: readonly TraceEventType[] = ['message', 'start', 'settle', 'frame'];
   private readonly open = new Map<string, MessageEvent>();
   private readonly settled = new Map<string, SettleEvent>();
   private readonly started = new Set<string>();

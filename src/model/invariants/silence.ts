@@ -16,7 +16,7 @@
  * (lane.status, heartbeat, or a chat/agent event of its own or its answer
  * run; not ticks, not an empty final under another runId).
  */
-import { BROADCAST_CONN, type FrameEvent, type TraceEvent } from '../events.ts';
+import { BROADCAST_CONN, type FrameEvent, type TraceEvent, type TraceEventType } from '../events.ts';
 import { CheckerBase, type Violation } from './types.ts';
 
 export interface SilenceOptions {
@@ -44,6 +44,8 @@ interface Wait {
 
 interface ConnState {
   readonly waits: Map<string, Wait>;
+  /** Waits whose first feedback is still to come (frames skip the search when 0). */
+  unheard: number;
   lastHeard: number;
   open: boolean;
   worstGapMs: number;
@@ -63,6 +65,7 @@ const TERMINAL = new Set(['final', 'error', 'aborted']);
 
 export class SilenceChecker extends CheckerBase {
   readonly invariant = 'INV-SILENCE';
+  readonly eventTypes: readonly TraceEventType[] = ['conn', 'message', 'settle', 'frame'];
   private readonly bound: number;
   private readonly tolerance: number;
   private readonly conns = new Map<string, ConnState>();
@@ -105,6 +108,7 @@ export class SilenceChecker extends CheckerBase {
         }
         const wait: Wait = { msgId: e.msgId, connId: e.connId, runId: e.runId, sentAt: e.t, answer: null, feedbackAt: -1 };
         conn.waits.set(e.msgId, wait);
+        conn.unheard++;
         this.waitsByMsg.set(e.msgId, wait);
         return;
       }
@@ -157,10 +161,13 @@ export class SilenceChecker extends CheckerBase {
     if (conn === undefined) return;
     if (conn.waits.size > 0) {
       this.gap(e.connId, conn, e.t, e);
-      for (const wait of conn.waits.values()) {
-        if (wait.feedbackAt < 0 && this.isFeedback(e, wait)) {
-          wait.feedbackAt = e.t;
-          this.stats.firstFeedbackMs.push(e.t - wait.sentAt);
+      if (conn.unheard > 0) {
+        for (const wait of conn.waits.values()) {
+          if (wait.feedbackAt < 0 && this.isFeedback(e, wait)) {
+            wait.feedbackAt = e.t;
+            conn.unheard--;
+            this.stats.firstFeedbackMs.push(e.t - wait.sentAt);
+          }
         }
       }
     }
@@ -182,7 +189,7 @@ export class SilenceChecker extends CheckerBase {
 
   private endWait(wait: Wait, answered: boolean): void {
     const conn = this.conns.get(wait.connId);
-    conn?.waits.delete(wait.msgId);
+    if (conn?.waits.delete(wait.msgId) === true && wait.feedbackAt < 0) conn.unheard--;
     if (conn !== undefined && conn.waits.size === 0) this.waitingConns.delete(wait.connId);
     this.waitsByMsg.delete(wait.msgId);
     if (wait.answer !== null) {
@@ -218,7 +225,7 @@ export class SilenceChecker extends CheckerBase {
   private conn(connId: string, t: number): ConnState {
     let conn = this.conns.get(connId);
     if (conn === undefined) {
-      conn = { waits: new Map(), lastHeard: t, open: true, worstGapMs: 0 };
+      conn = { waits: new Map(), unheard: 0, lastHeard: t, open: true, worstGapMs: 0 };
       this.conns.set(connId, conn);
     }
     return conn;

@@ -2,11 +2,12 @@
  * INV-TOOL-RETURNED (TOOL-1): every malformed tool call gets an error
  * tool_result for its call id, returned to the agent (not only logged).
  */
-import type { ToolCallEvent, TraceEvent } from '../events.ts';
+import type { ToolCallEvent, TraceEvent, TraceEventType } from '../events.ts';
 import { CheckerBase, type Violation } from './types.ts';
 
 export class ToolResultChecker extends CheckerBase {
   readonly invariant = 'INV-TOOL-RETURNED';
+  readonly eventTypes: readonly TraceEventType[] = ['tool_call', 'tool_result'];
   private readonly invalid = new Map<string, ToolCallEvent>();
   returned = 0;
   swallowed = 0;

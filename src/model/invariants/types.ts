@@ -4,7 +4,7 @@
  * TigerBeetle's cluster checkers do) and stream, so a simulated hour with
  * millions of events never has to be held in memory to be checked.
  */
-import type { TraceEvent } from '../events.ts';
+import type { TraceEvent, TraceEventType } from '../events.ts';
 
 export interface Violation {
   /** The invariant, e.g. `INV-CAP`. */
@@ -21,6 +21,8 @@ export interface Violation {
 export interface TraceChecker {
   readonly invariant: string;
   observe(event: TraceEvent): void;
+  /** The event types observe() reads (a TraceFanout delivers only those); absent: every type. */
+  readonly eventTypes?: readonly TraceEventType[];
   /** Call once at the end of the trace; `t` is the time the run stopped. */
   finish(t: number): Violation[];
   /** Violations found beyond the ones kept (each checker keeps the first 50). */

@@ -4,7 +4,7 @@
  * waiting, and when its wait crosses warnThresholdMs a lane.status marks it
  * with `warning: true`, within `toleranceMs` of the crossing.
  */
-import type { LaneStatusEvent, MessageEvent, TraceEvent } from '../events.ts';
+import type { LaneStatusEvent, MessageEvent, TraceEvent, TraceEventType } from '../events.ts';
 import { CheckerBase, type Violation } from './types.ts';
 
 export interface WaitWarningOptions {
@@ -22,6 +22,7 @@ interface Waiter {
 
 export class WaitWarningChecker extends CheckerBase {
   readonly invariant = 'INV-WAIT-WARNING';
+  readonly eventTypes: readonly TraceEventType[] = ['message', 'lane.status', 'drop', 'settle'];
   private readonly threshold: number;
   private readonly tolerance: number;
   /** runId -> waiter, for messages not yet settled */
