@@ -10,7 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { table } from '../src/report/format.ts';
-import { TIMER_WORKLOADS, cascadeWallMs, engineEventsPerSec, largeHourWall, objectHeapEventsPerSec } from './sim.bench.ts';
+import { TIMER_WORKLOADS, cascadeWallMs, engineEventsPerSec, largeHourWall, objectHeapEventsPerSec, typedArrayHeapPushPopPerSec } from './sim.bench.ts';
 import {
   lanesimCallbackContender, lanesimPromiseContender, noopAsync, noopSync, openClawContender, pQueueContender, runContender,
   type Contender, type ContenderResult,
@@ -90,12 +90,14 @@ async function sim(): Promise<Record<string, unknown>> {
     const engine: number[] = [];
     const peer: number[] = [];
     for (let i = 0; i < 5; i++) {
-      engine.push(engineEventsPerSec(2_000_000, 10_000, workload));
-      peer.push(objectHeapEventsPerSec(2_000_000, 10_000, workload));
+      engine.push(engineEventsPerSec(2_000_000, 10_000, workload).eventsPerSec);
+      peer.push(objectHeapEventsPerSec(2_000_000, 10_000, workload).eventsPerSec);
     }
     engineRates[workload] = median(engine);
     peerRates[workload] = median(peer);
   }
+  typedArrayHeapPushPopPerSec(500_000);
+  const bareHeap = median([0, 1, 2, 3, 4].map(() => typedArrayHeapPushPopPerSec()));
   const eventsPerSec = engineRates.clustered!;
   process.stderr.write('sim: cascade on fake-timers ...\n');
   const cascade = await cascadeWallMs();
@@ -112,13 +114,14 @@ async function sim(): Promise<Record<string, unknown>> {
       return [`${w} timers`, fmt(engineRates[w]!), fmt(peerRates[w]!), `${fmt(ratio, 2)}x`, target, result];
     }),
   ]));
+  console.log(`reference: a bare typed-array binary heap of times (no callbacks, handles or tie order), clustered delays: ${fmt(bareHeap)} push+pop/s (median of 5)`);
   console.log(table([
     ['measure', 'value', 'target', 'result'],
     ['cascade baseline + fixed, fake-timers, wall ms (median of 7)', fmt(cascade.medianPairMs, 1), `< ${TARGETS.cascadePairMs}`, cascade.medianPairMs < TARGETS.cascadePairMs ? 'PASS' : 'MISS'],
     [`10,000-session hour, discrete-event, wall s (median of 3: ${hours.map((h) => fmt(h.wallMs / 1000, 2)).join(' / ')})`, fmt(large.wallMs / 1000, 2), `< ${TARGETS.largeHourMs / 1000}`, large.wallMs < TARGETS.largeHourMs ? 'PASS' : 'MISS'],
   ]));
   console.log(`large hour: ${fmt(large.messages)} messages, ${fmt(large.engineEvents)} engine events, ${fmt(large.traceEvents)} trace events, ${large.violations} violations`);
-  return { eventsPerSec, engineRates, peerRates, cascade, large, hourWallMs: hours.map((h) => h.wallMs) };
+  return { eventsPerSec, engineRates, peerRates, bareHeap, cascade, large, hourWallMs: hours.map((h) => h.wallMs) };
 }
 
 function median(values: number[]): number {

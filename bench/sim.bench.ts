@@ -36,7 +36,13 @@ function delays(workload: TimerWorkload): () => number {
   };
 }
 
-export function engineEventsPerSec(events = 5_000_000, live = 10_000, workload: TimerWorkload = 'clustered'): number {
+/** A rate run: events per second, and the virtual time of the last event (equal for the engine and its peer: same work). */
+export interface QueueRun {
+  eventsPerSec: number;
+  endTime: number;
+}
+
+export function engineEventsPerSec(events = 5_000_000, live = 10_000, workload: TimerWorkload = 'clustered'): QueueRun {
   const engine = new DiscreteEventEngine();
   const clock = engine.clock;
   const next = delays(workload);
@@ -50,9 +56,9 @@ export function engineEventsPerSec(events = 5_000_000, live = 10_000, workload: 
   };
   for (let i = 0; i < live; i++) clock.setTimeout(tick, i % 1000);
   const t0 = process.hrtime.bigint();
-  engine.runSync(Number.MAX_SAFE_INTEGER);
+  const run = engine.runSync(Number.MAX_SAFE_INTEGER);
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  return events / seconds;
+  return { eventsPerSec: events / seconds, endTime: run.endMs };
 }
 
 interface HeapNode {
@@ -66,7 +72,7 @@ interface HeapNode {
  * objects ordered by (time, sequence), running the same workload through
  * the same kind of loop (pop, advance the time, run the callback).
  */
-export function objectHeapEventsPerSec(events = 5_000_000, live = 10_000, workload: TimerWorkload = 'clustered'): number {
+export function objectHeapEventsPerSec(events = 5_000_000, live = 10_000, workload: TimerWorkload = 'clustered'): QueueRun {
   const heap: HeapNode[] = [];
   let seq = 0;
   let now = 0;
@@ -119,7 +125,47 @@ export function objectHeapEventsPerSec(events = 5_000_000, live = 10_000, worklo
     node.callback();
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  return events / seconds;
+  return { eventsPerSec: events / seconds, endTime: now };
+}
+
+/**
+ * The limit the engine is held against: a bare binary min-heap of times in a
+ * Float64Array (no callbacks, no cancellable handles, no tie order), pop and
+ * push back with the `clustered` delays, push+pop pairs per second.
+ */
+export function typedArrayHeapPushPopPerSec(pairs = 2_000_000, live = 10_000): number {
+  const times = new Float64Array(live + 1);
+  let size = 0;
+  const push = (t: number): void => {
+    let i = size++;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (times[parent]! <= t) break;
+      times[i] = times[parent]!;
+      i = parent;
+    }
+    times[i] = t;
+  };
+  const pop = (): number => {
+    const top = times[0]!;
+    const last = times[--size]!;
+    let i = 0;
+    const half = size >> 1;
+    while (i < half) {
+      let child = 2 * i + 1;
+      if (child + 1 < size && times[child + 1]! < times[child]!) child++;
+      if (last <= times[child]!) break;
+      times[i] = times[child]!;
+      i = child;
+    }
+    times[i] = last;
+    return top;
+  };
+  for (let i = 0; i < live; i++) push(i % 1000);
+  const next = delays('clustered');
+  const t0 = process.hrtime.bigint();
+  for (let n = 0; n < pairs; n++) push(pop() + next());
+  return pairs / (Number(process.hrtime.bigint() - t0) / 1e9);
 }
 
 export interface CascadeTiming {

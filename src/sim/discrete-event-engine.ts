@@ -1,8 +1,9 @@
 /**
  * The discrete-event engine: virtual time jumps from event to event through
- * an EventHeap; everything runs synchronously, so the code under simulation
- * must be callback-driven (the reference gateway is; a promise would resolve
- * only after run() returns).
+ * an EventHeap (a calendar: a FIFO chain per time, a heap of times; see
+ * event-heap.ts). Everything runs synchronously, so the code under
+ * simulation must be callback-driven (the reference gateway is; a promise
+ * would resolve only after run() returns).
  */
 import type { Clock } from '../model/clock.ts';
 import type { EngineRunResult, SimEngine } from './engine.ts';
