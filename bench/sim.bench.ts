@@ -188,11 +188,13 @@ export async function cascadeWallMs(repeats = 7): Promise<CascadeTiming> {
   return { pairMs, bestPairMs: sorted[0]!, medianPairMs: sorted[Math.floor(sorted.length / 2)]! };
 }
 
-export async function largeHourWall(): Promise<{ wallMs: number; engineEvents: number; traceEvents: number; messages: number; violations: number }> {
+export async function largeHourWall(): Promise<{ wallMs: number; engineEvents: number; timersJoined: number; timersScheduled: number; traceEvents: number; messages: number; violations: number }> {
   const result = await runSimulation({ scenario: largeHour, variant: largeHour.variants[0]!, engine: 'discrete-event' });
   return {
     wallMs: result.wallMs,
     engineEvents: result.engineEvents,
+    timersScheduled: result.engineQueue?.pushes ?? 0,
+    timersJoined: result.engineQueue?.joined ?? 0,
     traceEvents: result.traceEvents,
     messages: result.metrics.messages,
     violations: result.violations.length,

@@ -17,6 +17,7 @@ export function resultToJson(r: SimulationResult): Record<string, unknown> {
     stopReason: r.stopReason,
     wallMs: r.wallMs,
     engineEvents: r.engineEvents,
+    engineQueue: r.engineQueue,
     traceEvents: r.traceEvents,
     traceHash: r.traceHash,
     summary: {

@@ -65,4 +65,9 @@ export class DiscreteEventEngine implements SimEngine {
   get pending(): number {
     return this.heap.pending;
   }
+
+  /** Timer events scheduled, and how many joined a millisecond already queued (see event-heap.ts). */
+  get queueStats(): { pushes: number; joined: number } {
+    return { ...this.heap.stats };
+  }
 }

@@ -57,6 +57,9 @@ export class EventHeap {
     this.chainByTime = new TimeIndex(this.minIndexCapacity);
   }
 
+  /** Events pushed so far, and how many of them joined a time already queued (no heap work). */
+  readonly stats = { pushes: 0, joined: 0 };
+
   /** Events scheduled and not cancelled. */
   get pending(): number {
     return this.live;
@@ -73,9 +76,11 @@ export class EventHeap {
     // Decided before a slot is taken: the slot taken may be that very tail, released and now reused.
     const queued = tail !== NONE && this.slotTimes[tail] === time;
     const slot = this.takeSlot(time, callback);
+    this.stats.pushes++;
     if (queued) {
       // The time is queued: join the end of its chain.
       this.nextInChain[tail] = slot;
+      this.stats.joined++;
     } else {
       this.pushTime(time, slot);
     }

@@ -53,6 +53,8 @@ export interface SimulationResult {
   endMs: number;
   stopReason: string;
   engineEvents: number;
+  /** Discrete-event engine only: timers scheduled, and how many joined a time already queued. */
+  engineQueue: { pushes: number; joined: number } | null;
   traceEvents: number;
   traceHash: string | null;
   wallMs: number;
@@ -189,6 +191,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       endMs,
       stopReason: run.reason,
       engineEvents: run.events,
+      engineQueue: engine instanceof DiscreteEventEngine ? engine.queueStats : null,
       traceEvents,
       traceHash: hash === null ? null : hash.digest('hex'),
       wallMs: Number(process.hrtime.bigint() - wallStart) / 1e6,

@@ -107,4 +107,16 @@ describe('EventHeap', () => {
     expect(() => heap.push(Number.NaN, () => {})).toThrow(RangeError);
     expect(heap.pending).toBe(0);
   });
+
+  it('counts the pushes that joined a time already queued', () => {
+    const heap = new EventHeap(4);
+    for (const t of [1, 1, 2, 1, 3]) heap.push(t, () => {});
+    expect(heap.stats).toEqual({ pushes: 5, joined: 2 });
+    heap.pop();
+    heap.pop();
+    heap.pop(); // time 1 is done
+    heap.push(1, () => {});
+    heap.push(2, () => {});
+    expect(heap.stats).toEqual({ pushes: 7, joined: 3 });
+  });
 });
