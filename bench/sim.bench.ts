@@ -131,9 +131,9 @@ export function objectHeapEventsPerSec(events = 5_000_000, live = 10_000, worklo
 /**
  * The limit the engine is held against: a bare binary min-heap of times in a
  * Float64Array (no callbacks, no cancellable handles, no tie order), pop and
- * push back with the `clustered` delays, push+pop pairs per second.
+ * push back with the workload's delays, push+pop pairs per second.
  */
-export function typedArrayHeapPushPopPerSec(pairs = 2_000_000, live = 10_000): number {
+export function typedArrayHeapPushPopPerSec(pairs = 2_000_000, live = 10_000, workload: TimerWorkload = 'clustered'): number {
   const times = new Float64Array(live + 1);
   let size = 0;
   const push = (t: number): void => {
@@ -162,7 +162,7 @@ export function typedArrayHeapPushPopPerSec(pairs = 2_000_000, live = 10_000): n
     return top;
   };
   for (let i = 0; i < live; i++) push(i % 1000);
-  const next = delays('clustered');
+  const next = delays(workload);
   const t0 = process.hrtime.bigint();
   for (let n = 0; n < pairs; n++) push(pop() + next());
   return pairs / (Number(process.hrtime.bigint() - t0) / 1e9);
