@@ -37,7 +37,7 @@ export interface RunIO {
   /** QUEUE-3: the runtime is streaming model output (steers are taken at its next boundary). */
   setStreaming(streaming: boolean): void;
   /** Messages steered into this run since the last call. */
-  takeSteers(): InboundMessage[];
+  takeSteers(): readonly InboundMessage[];
   /** A tool call from the model; the gateway validates it (TOOL-*). */
   toolCall(call: ToolCallInput): ToolCallOutcome;
   /** A tool finished executing (for the `agent` tool stream). */
@@ -183,7 +183,7 @@ class LiveRun implements RunIO {
     this.streaming = streaming;
   }
 
-  takeSteers(): InboundMessage[] {
+  takeSteers(): readonly InboundMessage[] {
     // Asked at every model chunk; nearly always nothing: no new array for that.
     return this.steers.length === 0 ? NO_STEERS : this.steers.splice(0);
   }
@@ -214,8 +214,8 @@ class LiveRun implements RunIO {
   }
 }
 
-/** takeSteers() with nothing steered; frozen, so a caller cannot fill it for everyone. */
-const NO_STEERS = Object.freeze([]) as unknown as InboundMessage[];
+/** takeSteers() with nothing steered (frozen: one array shared by every call). */
+const NO_STEERS: readonly InboundMessage[] = Object.freeze([]);
 
 function resultText(outcome: TaskOutcome, value: unknown): string {
   return typeof value === 'string' ? value : outcome === 'ok' ? '' : errorText(value);

@@ -30,7 +30,6 @@
  * network and stream errors: status and body excerpt / cause) settles it
  * with io.fail(<its message>). start() never throws.
  */
-import type { InboundMessage } from './run.ts';
 import type { AgentRuntime, RunIO } from './gateway.ts';
 import { BUILTIN_TOOLS, type JSONSchema, type ToolDefinition, type ToolRegistry } from './tool-validator.ts';
 
@@ -543,7 +542,7 @@ export class ModelLoopRuntime implements AgentRuntime {
     if (this.systemPrompt !== '') messages.push({ role: 'system', content: this.systemPrompt });
     messages.push({ role: 'user', content: io.run.prompt });
     const takeSteers = (): number => {
-      const steers: InboundMessage[] = io.takeSteers();
+      const steers = io.takeSteers();
       for (const s of steers) messages.push({ role: 'user', content: s.text });
       return steers.length;
     };
