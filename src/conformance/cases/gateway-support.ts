@@ -299,6 +299,24 @@ export function isTerminal(state: string | undefined): boolean {
   return state !== undefined && TERMINAL.has(state);
 }
 
+/**
+ * QUEUE-7 in a collect setup: each of `later`, sent while `first`'s run had
+ * not ended, is answered queued. An answer of `started` then breaks QUEUE-7
+ * (a failure of the gateway, not of the setup); only if `first` had already
+ * ended (its sender heard its terminal frame before the answer) did the
+ * setup's timing fail.
+ */
+export function expectBufferedWhileBusy(first: Sent, later: readonly Sent[]): void {
+  for (const s of later) {
+    if (s.status === 'queued') continue;
+    const ended = terminals(first.client, first.runId).find((e) => e.at <= s.at);
+    if (ended !== undefined) {
+      throw new Error(`setup: "${s.text}" was answered at ${s.at}, after ${first.runId} had ended (${ended.at}): answered ${s.status}`);
+    }
+    expectRule(false, 'QUEUE-7', `a message sent while ${first.runId} runs (collect) is answered queued ("${s.text}")`, `answered ${s.status}`);
+  }
+}
+
 /** The terminal frames a client got for a run. */
 export function terminals(client: TestClient, runId: string): ChatEvent[] {
   return chats(client, runId).filter((e) => isTerminal(e.payload.state) && e.payload.seq !== 0);

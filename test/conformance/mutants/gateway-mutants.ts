@@ -1,5 +1,6 @@
 /** Every gateway mutant (see gateway-mutant.ts). */
 import { abortStuck } from './gateway-abort-stuck.ts';
+import { collectAnswersStarted } from './gateway-collect-answers-started.ts';
 import { collectLosesMessage } from './gateway-collect-loses-message.ts';
 import { heartbeat30s } from './gateway-heartbeat-30s.ts';
 import { heartbeatNotInLane } from './gateway-heartbeat-not-in-lane.ts';
@@ -13,5 +14,5 @@ import { toolWrongText } from './gateway-tool-wrong-text.ts';
 
 export const GATEWAY_MUTANTS: readonly GatewayMutant[] = [
   noLaneStatus, lateWarning, heartbeat30s, heartbeatNotInLane, toolErrorsLogged, toolWrongText,
-  collectLosesMessage, summarizeUnaccounted, abortStuck, silentFollowups,
+  collectLosesMessage, summarizeUnaccounted, abortStuck, silentFollowups, collectAnswersStarted,
 ];
