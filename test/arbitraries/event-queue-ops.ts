@@ -1,14 +1,15 @@
 /**
  * Random operation sequences for the discrete-event engine's queue
- * (EventHeap): pushes at whole-ms times (many ties, the calendar part),
- * fractional times and times past 2^31 ms (the (time, sequence) heap part),
+ * (EventQueue): pushes at whole-ms times (many ties: chains of several
+ * events), fractional times, times past 2^31 ms, pushes again at an earlier
+ * push's time (a chain that may still be queued, or one that is done),
  * cancels of live, fired and cancelled handles, and pops up to a limit.
  * Times are relative to the time of the last pop, as the engine schedules.
  */
 import fc from 'fast-check';
 
 export interface PushOp { kind: 'push'; delay: number }
-/** Push again at the time of push number `pick` (mod pushes so far): a tie with a bucket that may still be pending. */
+/** Push again at the time of push number `pick` (mod pushes so far): a tie with a chain that may still be queued. */
 export interface PushAgainOp { kind: 'again'; pick: number }
 /** Cancel the handle of push number `pick` (mod pushes so far). */
 export interface CancelOp { kind: 'cancel'; pick: number }
@@ -22,7 +23,7 @@ const delay = fc.oneof(
   { weight: 3, arbitrary: fc.integer({ min: 0, max: 5_000 }) },
   // Fractions (ties among them too: quarters of a millisecond).
   { weight: 2, arbitrary: fc.integer({ min: 0, max: 40 }).map((q) => q / 4) },
-  // Whole milliseconds past int32: the other part of the queue, though they are integers.
+  // Whole milliseconds past int32 (times are doubles; nothing may assume int32).
   { weight: 1, arbitrary: fc.integer({ min: 0, max: 3 }).map((k) => 2 ** 31 + k) },
   // Before the last pop (the queue allows it, the engine never does it).
   { weight: 1, arbitrary: fc.integer({ min: -3, max: -1 }) },

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { DiscreteEventEngine } from '../../src/sim/discrete-event-engine.ts';
-import { EventHeap } from '../../src/sim/event-heap.ts';
+import { EventQueue } from '../../src/sim/event-queue.ts';
 import { FakeTimersEngine } from '../../src/sim/fake-timers-engine.ts';
 import { Prng } from '../../src/model/prng.ts';
 
-describe('EventHeap', () => {
+describe('EventQueue', () => {
   it('pops in time order, ties in insertion order, and skips cancelled events', () => {
-    const heap = new EventHeap(2);
+    const heap = new EventQueue(2);
     const prng = new Prng(9);
     const order: string[] = [];
     const expected: { time: number; seq: number; name: string }[] = [];
@@ -34,7 +34,7 @@ describe('EventHeap', () => {
   });
 
   it('a stale handle cannot cancel a reused slot', () => {
-    const heap = new EventHeap();
+    const heap = new EventQueue();
     let ran = 0;
     const first = heap.push(1, () => ran++);
     heap.pop()!();

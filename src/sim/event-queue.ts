@@ -28,7 +28,7 @@ const GENERATIONS = 2048;
 const GENERATION_MASK = GENERATIONS - 1;
 const NONE = -1;
 
-export class EventHeap {
+export class EventQueue {
   // Event slots: callback, generation, time (NaN once released), next slot in its chain.
   private callbacks: (EventCallback | null)[] = [];
   private freeSlots: number[] = [];
@@ -67,7 +67,7 @@ export class EventHeap {
 
   /** Schedules `callback` at `time` (a number, not NaN); returns a handle for cancel(). */
   push(time: number, callback: EventCallback): number {
-    if (time !== time) throw new RangeError('EventHeap.push: time is NaN');
+    if (time !== time) throw new RangeError('EventQueue.push: time is NaN');
     time += 0; // -0 -> 0: one chain per time, whatever its sign bit
     const index = this.chainByTime;
     if ((index.size + 1) * 2 > index.capacity) this.rebuildIndex();

@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EventHeap } from '../../src/sim/event-heap.ts';
+import { EventQueue } from '../../src/sim/event-queue.ts';
 import { TimeIndex } from '../../src/sim/time-index.ts';
 import { eventQueueOps } from '../arbitraries/event-queue-ops.ts';
 import { propertySeed } from '../support/property-runs.ts';
@@ -23,11 +23,11 @@ function same<T>(actual: T, expected: T, what: string): void {
   if (!Object.is(actual, expected)) throw new Error(`${what}: got ${String(actual)}, want ${String(expected)}`);
 }
 
-describe('EventHeap (property)', () => {
+describe('EventQueue (property)', () => {
   it('pops live events in (time, push order), honours cancels and limits, counts pending', () => {
     fc.assert(
       fc.property(eventQueueOps, (ops) => {
-        const heap = new EventHeap(4);
+        const heap = new EventQueue(4);
         const entries: Entry[] = [];
         let pending = 0;
         let now = 0;
@@ -95,9 +95,9 @@ describe('TimeIndex', () => {
   });
 });
 
-describe('EventHeap', () => {
+describe('EventQueue', () => {
   it('treats -0 as 0 and refuses NaN', () => {
-    const heap = new EventHeap(4);
+    const heap = new EventQueue(4);
     const order: string[] = [];
     heap.push(0, () => order.push('a'));
     heap.push(-0, () => order.push('b'));
@@ -109,7 +109,7 @@ describe('EventHeap', () => {
   });
 
   it('counts the pushes that joined a time already queued', () => {
-    const heap = new EventHeap(4);
+    const heap = new EventQueue(4);
     for (const t of [1, 1, 2, 1, 3]) heap.push(t, () => {});
     expect(heap.stats).toEqual({ pushes: 5, joined: 2 });
     heap.pop();
