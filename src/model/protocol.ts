@@ -65,6 +65,13 @@ export const CloseCodes = {
 
 export type ChatState = 'status' | 'delta' | 'final' | 'aborted' | 'error';
 
+/** The chat states that end a run's stream: its sender's wait is over (WS-15, WS-17). */
+const TERMINAL_CHAT_STATES: ReadonlySet<unknown> = new Set<ChatState>(['final', 'error', 'aborted']);
+
+export function isTerminalChatState(state: unknown): boolean {
+  return TERMINAL_CHAT_STATES.has(state);
+}
+
 export interface ChatMessage { role: 'assistant' | 'user'; content: { type: 'text'; text: string }[] }
 
 /** Payload of the `chat` event. */

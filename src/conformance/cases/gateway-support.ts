@@ -15,7 +15,7 @@ import type { RequestLogEntry } from '../../fake-model/server.ts';
 import type { ResponsePlan, Rule } from '../../fake-model/script.ts';
 import type { ConfigInput, DropPolicy, LanesimConfig, QueueMode } from '../../model/config-types.ts';
 import type { LaneStatusPayload } from '../../model/events.ts';
-import type { ChatEventPayload, ResponseFrame } from '../../model/protocol.ts';
+import { isTerminalChatState, type ChatEventPayload, type ResponseFrame } from '../../model/protocol.ts';
 import {
   CaseFailure, NotApplicable, expectRule,
   type Capability, type CaseContext, type GatewaySession, type ReceivedEvent, type TestClient,
@@ -293,10 +293,8 @@ export function heartbeats(client: TestClient): ReceivedEvent[] {
   return client.events.filter((e) => e.event === 'heartbeat');
 }
 
-const TERMINAL = new Set(['final', 'error', 'aborted']);
-
 export function isTerminal(state: string | undefined): boolean {
-  return state !== undefined && TERMINAL.has(state);
+  return isTerminalChatState(state);
 }
 
 /**

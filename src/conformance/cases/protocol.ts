@@ -34,7 +34,8 @@ import {
 } from '../types.ts';
 import type { FakeModelScript } from '../../fake-model/script.ts';
 import type { LanesimConfig } from '../../model/config-types.ts';
-import type { ResponseFrame } from '../../model/protocol.ts';
+import { isTerminalChatState, type ResponseFrame } from '../../model/protocol.ts';
+import { nowOf } from './gateway-support.ts';
 
 const RAW: readonly Capability[] = ['raw-socket'];
 const GW: readonly Capability[] = ['gateway'];
@@ -88,11 +89,6 @@ function earlyBy(session: GatewaySession, span: number): number {
   return Math.max(span * 0.05, real(session, 50));
 }
 
-function nowOf(session: GatewaySession): number {
-  const now = (session as { now?: unknown }).now;
-  return typeof now === 'function' ? (now as () => number).call(session) : Date.now() * session.timeScale;
-}
-
 interface Liveness {
   pingIntervalMs?: number;
   deadAfterMs?: number;
@@ -109,6 +105,13 @@ async function openRaw(ctx: CaseContext, options: RawSocketOptions = {}): Promis
   if (session.raw === undefined) throw new NotApplicable('the target offers no raw socket');
   const raw = await (session.raw as (o?: RawSocketOptions) => Promise<RawSocket>).call(session, options);
   return { session, raw };
+}
+
+/** Waits up to 5 s (real) for the close and expects `code`; returns the close. */
+async function expectClosedWith(session: GatewaySession, raw: RawSocket, code: number, rule: string, expected: string): Promise<{ code: number; reason: string }> {
+  const closed = await raw.waitClose(real(session, 5_000));
+  expectRule(closed !== null && closed.code === code, rule, expected, closed === null ? 'still open 5 s (real) later' : `closed ${closed.code} ${show(closed.reason)}`);
+  return closed;
 }
 
 function extras(raw: RawSocket): WsRawSocket | null {
@@ -174,7 +177,7 @@ function chatOf(e: ReceivedEvent): Record<string, unknown> | null {
 
 function isTerminalFor(e: ReceivedEvent, runId: string): boolean {
   const p = chatOf(e);
-  return p !== null && p.runId === runId && (p.state === 'final' || p.state === 'error' || p.state === 'aborted');
+  return p !== null && p.runId === runId && isTerminalChatState(p.state);
 }
 
 /** A run's wait bound: generous, in session units, and at least 30 s real (a real gateway's first run warms up). */
@@ -281,8 +284,7 @@ const badParams: ConformanceCase = {
     const res = await rawConnect(session, raw, { minProtocol: 'four', client: 7 });
     const err = errorOf(res);
     expectRule(err !== null && err.code === 'INVALID_REQUEST', 'WS-6', 'an error response with code INVALID_REQUEST (invalid connect params)', () => show(res ?? raw.received));
-    const closed = await raw.waitClose(real(session, 5_000));
-    expectRule(closed !== null && closed.code === 1008, 'WS-6', 'then the connection closed with 1008', closed === null ? 'still open 5 s (real) later' : `closed ${closed.code} ${show(closed.reason)}`);
+    const closed = await expectClosedWith(session, raw, 1008, 'WS-6', 'then the connection closed with 1008');
     ctx.note(`error message ${show(err.message)}; close reason ${show(closed.reason)}`);
   },
 };
@@ -302,8 +304,7 @@ const protocolMismatch: ConformanceCase = {
     const named = err !== null && (err.code === 'PROTOCOL_MISMATCH' || (err.code === 'INVALID_REQUEST' && err.details.code === 'PROTOCOL_MISMATCH'));
     expectRule(named, 'WS-6', 'an error response with code PROTOCOL_MISMATCH (or INVALID_REQUEST with details.code PROTOCOL_MISMATCH)', () => show(res ?? raw.received));
     expectRule(err.details.expectedProtocol === 4, 'WS-6', 'error.details.expectedProtocol 4', show(err.details));
-    const closed = await raw.waitClose(real(session, 5_000));
-    expectRule(closed !== null && closed.code === 1002, 'WS-6', 'then the connection closed with 1002', closed === null ? 'still open 5 s (real) later' : `closed ${closed.code} ${show(closed.reason)}`);
+    const closed = await expectClosedWith(session, raw, 1002, 'WS-6', 'then the connection closed with 1002');
     ctx.note(`error ${err.code}${err.code !== 'PROTOCOL_MISMATCH' ? ` with details.code ${String(err.details.code)}` : ''}; close reason ${show(closed.reason)}`);
   },
 };
@@ -324,8 +325,7 @@ const wrongToken: ConformanceCase = {
     const err = errorOf(res);
     expectRule(err !== null && err.code === 'INVALID_REQUEST' && err.details.code === 'AUTH_TOKEN_MISMATCH', 'WS-6',
       'an error response {code: INVALID_REQUEST, details: {code: AUTH_TOKEN_MISMATCH}}', () => show(res ?? raw.received));
-    const closed = await raw.waitClose(real(session, 5_000));
-    expectRule(closed !== null && closed.code === 1008, 'WS-6', 'then the connection closed with 1008', closed === null ? 'still open 5 s (real) later' : `closed ${closed.code} ${show(closed.reason)}`);
+    const closed = await expectClosedWith(session, raw, 1008, 'WS-6', 'then the connection closed with 1008');
     ctx.note(`error message ${show(err.message)}; close reason ${show(closed.reason)}`);
   },
 };
@@ -341,8 +341,7 @@ const notConnectFirst: ConformanceCase = {
     const { session, raw } = await openRaw(ctx);
     await waitChallenge(session, raw);
     raw.send(JSON.stringify({ type: 'req', id: 'first-1', method: 'health', params: {} }));
-    const closed = await raw.waitClose(real(session, 5_000));
-    expectRule(closed !== null && closed.code === 1008, 'WS-4', 'the connection closed with 1008 (invalid request frame)', closed === null ? 'still open 5 s (real) later' : `closed ${closed.code} ${show(closed.reason)}`);
+    const closed = await expectClosedWith(session, raw, 1008, 'WS-4', 'the connection closed with 1008 (invalid request frame)');
     const answered = raw.received.find((f) => isObject(f) && f.type === 'res');
     expectRule(answered === undefined || (isObject(answered) && answered.ok === false), 'WS-4', 'no successful response to a request before connect', show(answered));
     ctx.note(answered === undefined ? 'closed without a response' : `answered ${show(answered, 200)} before closing`);
@@ -808,7 +807,7 @@ const followupOwnRunId: ConformanceCase = {
     };
     const answered = (): boolean => client.events.some((e) => {
       const p = inSession(e);
-      return p !== null && p.runId !== runA && (p.state === 'final' || p.state === 'error' || p.state === 'aborted') && textOfChat(p) !== '';
+      return p !== null && p.runId !== runA && isTerminalChatState(p.state) && textOfChat(p) !== '';
     });
     const aEnded = (): boolean => client.events.some((e) => isTerminalFor(e, runA));
     await waitUntilTrue(session, () => aEnded() && answered(), runBound(session));
@@ -816,8 +815,8 @@ const followupOwnRunId: ConformanceCase = {
     const frames = client.events.map((e) => ({ e, p: inSession(e) })).filter((x): x is { e: ReceivedEvent; p: Record<string, unknown> } => x.p !== null);
     const story = (): string => frames.filter((x) => x.p.state !== 'delta').slice(0, 14)
       .map((x) => `${Math.round(x.e.at)}:${x.p.runId === runA ? 'A' : x.p.runId === runB ? 'B' : String(x.p.runId)} ${String(x.p.state)}${x.p.state === 'final' ? `(${JSON.stringify(textOfChat(x.p).slice(0, 20))})` : ''}`).join(', ');
-    const firstB = frames.find((x) => x.p.runId === runB && (x.p.state === 'final' || x.p.state === 'error' || x.p.state === 'aborted'));
-    const aEnd = frames.find((x) => x.p.runId === runA && (x.p.state === 'final' || x.p.state === 'error' || x.p.state === 'aborted'));
+    const firstB = frames.find((x) => x.p.runId === runB && isTerminalChatState(x.p.state));
+    const aEnd = frames.find((x) => x.p.runId === runA && isTerminalChatState(x.p.state));
     const others = [...new Set(frames.filter((x) => x.p.runId !== runA && x.p.runId !== runB).map((x) => String(x.p.runId)))];
     expectRule(firstB === undefined || textOfChat(firstB.p) !== '' || firstB.p.state !== 'final', 'DEP-3',
       `B's runId ${runB} ends with its answer (QUEUE-4: the followup runs under the runId its sender was told; WS-17: its wait ends with that run's terminal frame)`,

@@ -17,6 +17,7 @@
  * run; not ticks, not an empty final under another runId).
  */
 import { BROADCAST_CONN, type FrameEvent, type TraceEvent, type TraceEventType } from '../events.ts';
+import { isTerminalChatState } from '../protocol.ts';
 import { CheckerBase, type Violation } from './types.ts';
 
 export interface SilenceOptions {
@@ -60,8 +61,6 @@ export interface SilenceStats {
   /** Messages whose sender never heard anything about them before the wait ended. */
   noFeedback: number;
 }
-
-const TERMINAL = new Set(['final', 'error', 'aborted']);
 
 export class SilenceChecker extends CheckerBase {
   readonly invariant = 'INV-SILENCE';
@@ -172,7 +171,7 @@ export class SilenceChecker extends CheckerBase {
       }
     }
     conn.lastHeard = e.t;
-    if (e.runId !== null && e.state !== null && TERMINAL.has(e.state)) {
+    if (e.runId !== null && isTerminalChatState(e.state)) {
       const answered = this.byAnswer.get(e.runId);
       if (answered !== undefined) {
         for (const wait of [...answered]) if (wait.connId === e.connId) this.endWait(wait, true);
