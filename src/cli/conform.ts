@@ -145,7 +145,7 @@ export async function conformCommand(argv: string[], out: (line: string) => void
       timeScale,
       ...(values.token !== undefined ? { token: values.token } : {}),
       ...(modelControl !== undefined ? { modelControlUrl: modelControl } : {}),
-      ...(described !== null ? { config: described.config, liveness: described.liveness, facts: described.facts } : {}),
+      ...(described !== null ? { config: described.config, liveness: described.liveness, facts: described.facts, supports: described.supports } : {}),
     });
     replayPrefix += ` --url ${values.url}${values.token !== undefined ? ' --token <token>' : ''}${modelControl !== undefined ? ` --model-control ${modelControl}` : ''}${timeScale !== 1 ? ` --time-scale ${timeScale}` : ''}${values.config !== undefined ? ` --config ${values.config}` : ''}`;
   } else if (values['openclaw-queue'] !== undefined) {

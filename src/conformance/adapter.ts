@@ -19,6 +19,7 @@
  */
 import type { LanesimConfig } from '../model/config-types.ts';
 import type { AgentRuntime } from '../reference-impl/gateway.ts';
+import type { GatewaySupport } from './support.ts';
 import type { LaneQueueUnderTest, ToolValidatorUnderTest } from './types.ts';
 
 /**
@@ -48,4 +49,11 @@ export interface GatewayAdapter {
    */
   createGateway?(options: { config: LanesimConfig; runtime: AgentRuntime }): InProcessGateway | Promise<InProcessGateway>;
   validateToolCall?: ToolValidatorUnderTest['validate'];
+  /**
+   * What the gateway supports (src/conformance/support.ts), every key
+   * optional; undeclared features count as supported. Cases needing a feature
+   * declared unsupported are n/a, as they are over WebSocket with the same
+   * declaration in the --config file's `supports` key.
+   */
+  readonly supports?: Partial<GatewaySupport>;
 }

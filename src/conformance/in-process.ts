@@ -19,6 +19,7 @@
  * advances it timer by timer until the predicate holds or the deadline
  * passes (no real time is spent waiting).
  */
+import { parseSupport } from './support.ts';
 import FakeTimers from '@sinonjs/fake-timers';
 import type { FakeModelScript } from '../fake-model/script.ts';
 import type { RequestLogEntry } from '../fake-model/server.ts';
@@ -72,6 +73,7 @@ export function targetFromAdapter(adapter: GatewayAdapter, options: InProcessTar
       ? { openGateway: (o: { config?: Partial<LanesimConfig> }) => openInProcessGateway(adapter, { config: o.config, modelSeed: options.modelSeed ?? 1 }) }
       : {}),
     ...(validate !== undefined ? { tools: { validate: (call) => validate.call(adapter, call) } } : {}),
+    ...(adapter.supports !== undefined ? { supports: parseSupport(adapter.supports, `adapter ${adapter.name}: supports`) } : {}),
   };
   return target;
 }

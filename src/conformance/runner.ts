@@ -4,11 +4,24 @@
  * under fake timers or a fresh gateway session, a seed derived from the suite
  * seed and its id, a time limit, and turns what it throws into a result.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import FakeTimers from '@sinonjs/fake-timers';
+import { FULL_SUPPORT, unsupportedByDeclaration } from './support.ts';
 import {
-  CaseFailure, NotApplicable,
-  type CaseContext, type CaseResult, type ConformanceCase, type ConformanceTarget, type GatewaySession, type LaneQueueUnderTest,
+  CaseFailure, NotApplicable, setCheckSinkLookup,
+  type CaseContext, type CaseResult, type CheckSink, type ConformanceCase, type ConformanceTarget, type FailedCheck, type GatewaySession, type LaneQueueUnderTest,
 } from './types.ts';
+
+/** The soft-check sink of the case running in this async context. */
+const caseChecks = new AsyncLocalStorage<CheckSink>();
+setCheckSinkLookup(() => caseChecks.getStore());
+
+class FailedChecks implements CheckSink {
+  readonly list: FailedCheck[] = [];
+  record(failure: CaseFailure): void {
+    this.list.push({ rule: failure.rule, expected: failure.expected, observed: failure.observed });
+  }
+}
 
 type InstalledClock = ReturnType<typeof FakeTimers.install>;
 
@@ -91,8 +104,11 @@ async function runCase(c: ConformanceCase, options: SuiteOptions, suiteSeed: num
   };
   const missing = c.requires.filter((cap) => !target.capabilities.has(cap));
   if (missing.length > 0) {
-    return { ...base, status: 'n/a', reason: `the target does not expose ${missing.join(', ')}`, durationMs: 0 };
+    return { ...base, checks: [], status: 'n/a', reason: `the target does not expose ${missing.join(', ')}`, durationMs: 0 };
   }
+  const supports = target.supports ?? FULL_SUPPORT;
+  const undeclared = unsupportedByDeclaration(supports, c.needs ?? []);
+  if (undeclared !== null) return { ...base, checks: [], status: 'n/a', reason: undeclared, durationMs: 0 };
   let clock: InstalledClock | null = null;
   const queues: LaneQueueUnderTest[] = [];
   const sessions: GatewaySession[] = [];
@@ -118,7 +134,9 @@ async function runCase(c: ConformanceCase, options: SuiteOptions, suiteSeed: num
       return session;
     },
     note: (text) => void notes.push(text),
+    supports,
   };
+  const checks = new FailedChecks();
   const t0 = process.hrtime.bigint();
   const elapsed = (): number => Number(process.hrtime.bigint() - t0) / 1e6;
   const limit = options.caseTimeoutMs ?? 60_000;
@@ -126,25 +144,48 @@ async function runCase(c: ConformanceCase, options: SuiteOptions, suiteSeed: num
   // The real timer functions, taken before a case installs fake ones.
   const realSetTimeout = globalThis.setTimeout;
   const realClearTimeout = globalThis.clearTimeout;
+  let thrown: unknown = null;
   try {
-    await Promise.race([
+    await caseChecks.run(checks, () => Promise.race([
       c.run(ctx),
       new Promise<never>((_, reject) => {
         timer = realSetTimeout(() => reject(new Error(`case did not finish within ${limit} ms (wall clock)`)), limit);
       }),
-    ]);
-    return { ...base, status: 'pass', reason: 'ok', durationMs: elapsed() };
+    ]));
   } catch (error) {
-    if (error instanceof CaseFailure) {
-      return { ...base, status: 'fail', reason: error.message, rule: error.rule, expected: error.expected, observed: error.observed, durationMs: elapsed() };
-    }
-    if (error instanceof NotApplicable) return { ...base, status: 'n/a', reason: error.message, durationMs: elapsed() };
-    const message = error instanceof Error ? error.message : String(error);
-    return { ...base, status: 'error', reason: `harness or gateway error: ${message.split('\n')[0]}`, durationMs: elapsed() };
+    thrown = error;
   } finally {
     if (timer !== undefined) realClearTimeout(timer);
+    // The case's own cleanup never decides its outcome: errors closing sessions are ignored.
     for (const session of sessions) await session.close().catch(() => {});
     for (const queue of queues) await Promise.resolve(queue.dispose?.()).catch(() => {});
     if (clock !== null) (clock as InstalledClock).uninstall();
   }
+  return verdict(base, checks.list, thrown, elapsed());
+}
+
+type ResultBase = Omit<CaseResult, 'status' | 'reason' | 'durationMs' | 'checks' | 'rule' | 'expected' | 'observed'>;
+
+/**
+ * The case's verdict is the worst of its checks: any failed check (soft or
+ * the hard one that stopped it) fails it; only then does a stop for a missing
+ * precondition or capability (n/a) or a harness error count, and it is kept
+ * as a note so nothing is hidden.
+ */
+export function verdict(base: ResultBase, soft: readonly FailedCheck[], thrown: unknown, durationMs: number): CaseResult {
+  const checks = [...soft];
+  if (thrown instanceof CaseFailure) checks.push({ rule: thrown.rule, expected: thrown.expected, observed: thrown.observed });
+  const stopped = thrown === null || thrown instanceof CaseFailure ? null
+    : thrown instanceof NotApplicable ? thrown.message
+    : `harness or gateway error: ${(thrown instanceof Error ? thrown.message : String(thrown)).split('\n')[0]}`;
+  if (checks.length > 0) {
+    const first = checks[0]!;
+    const notes = stopped === null ? base.notes : [...base.notes, `the case stopped early: ${stopped}`];
+    const reason = checks.length === 1 ? `${first.rule}: expected ${first.expected}; observed ${first.observed}`
+      : `${checks.length} failed checks (${[...new Set(checks.map((k) => k.rule))].join(', ')}); first ${first.rule}: expected ${first.expected}; observed ${first.observed}`;
+    return { ...base, notes, checks, status: 'fail', reason, rule: first.rule, expected: first.expected, observed: first.observed, durationMs };
+  }
+  if (thrown === null) return { ...base, checks, status: 'pass', reason: 'ok', durationMs };
+  if (thrown instanceof NotApplicable) return { ...base, checks, status: 'n/a', reason: thrown.message, durationMs };
+  return { ...base, checks, status: 'error', reason: stopped!, durationMs };
 }

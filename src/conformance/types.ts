@@ -12,6 +12,7 @@ import type { LanesimConfig } from '../model/config-types.ts';
 import type { EventFrame, ResponseFrame } from '../model/protocol.ts';
 import type { FakeModelScript } from '../fake-model/script.ts';
 import type { RequestLogEntry } from '../fake-model/server.ts';
+import type { GatewaySupport, SupportNeed } from './support.ts';
 
 export type Level = 'MUST' | 'SHOULD' | 'INFORMATIONAL';
 export const LEVELS: readonly Level[] = ['MUST', 'SHOULD', 'INFORMATIONAL'];
@@ -134,6 +135,11 @@ export interface ConformanceTarget {
   /** A fresh gateway session for one case. */
   openGateway?(options: { config?: Partial<LanesimConfig> }): Promise<GatewaySession>;
   readonly tools?: ToolValidatorUnderTest;
+  /**
+   * What the gateway declares it supports (src/conformance/support.ts);
+   * undefined means everything (FULL_SUPPORT): nothing is assumed away.
+   */
+  readonly supports?: GatewaySupport;
   dispose?(): Promise<void>;
 }
 
@@ -152,6 +158,8 @@ export interface CaseContext {
   gateway(options?: { config?: Partial<LanesimConfig> }): Promise<GatewaySession>;
   /** A note for the report (kept with the result, shown with --verbose). */
   note(text: string): void;
+  /** The target's declared support (FULL_SUPPORT when it declares nothing). */
+  readonly supports: GatewaySupport;
 }
 
 export interface ConformanceCase {
@@ -162,9 +170,23 @@ export interface ConformanceCase {
   readonly rules: readonly string[];
   readonly level: Level;
   readonly requires: readonly Capability[];
+  /**
+   * What the case needs of the gateway's declared support (support.ts): a
+   * target that declares one of them unsupported gets n/a before the case runs,
+   * with the declaration named. Cases that adapt to the configuration may also
+   * call requireSupport(ctx.supports, ...) as they go.
+   */
+  readonly needs?: readonly SupportNeed[];
   /** What is done, step by step (shown by `conform --list --verbose` and in failures). */
   readonly procedure: string;
   run(ctx: CaseContext): Promise<void>;
+}
+
+/** One failed check of a case: the rule, what the spec expects, what was observed. */
+export interface FailedCheck {
+  rule: string;
+  expected: string;
+  observed: string;
 }
 
 export interface CaseResult {
@@ -175,7 +197,7 @@ export interface CaseResult {
   status: CaseStatus;
   /** One line: why it failed, why n/a, or what passed. */
   reason: string;
-  /** For failures: the rule that failed, what the spec expects and what was observed. */
+  /** For failures: the first failed check's rule, what the spec expects and what was observed. */
   rule?: string;
   expected?: string;
   observed?: string;
@@ -183,6 +205,8 @@ export interface CaseResult {
   seed: number;
   replay: string;
   notes: string[];
+  /** Every failed check, in the order they failed (a case goes on after a soft check fails). */
+  checks: FailedCheck[];
 }
 
 /** Thrown by a case (through `expectRule`) when the gateway breaks a rule. */
@@ -207,7 +231,55 @@ export class NotApplicable extends Error {
   }
 }
 
-/** Fails the case with the rule, the expectation and the observation when `condition` is false. */
+/**
+ * Thrown when something the case's checks depend on did not happen (the
+ * coding agent never ran, a burst message never reached the model, the slow
+ * consumer built no backlog): the case cannot judge its rules, so it is n/a
+ * with the reason (never a pass, never a failure of an unrelated rule). Checks
+ * that had already failed still make the case fail.
+ */
+export class PreconditionNotMet extends NotApplicable {
+  constructor(message: string) {
+    super(`precondition not met: ${message}`);
+    this.name = 'PreconditionNotMet';
+  }
+}
+
+/** Stops the case as n/a unless `condition` holds (see PreconditionNotMet). */
+export function precondition(condition: boolean, what: string | (() => string)): asserts condition {
+  if (!condition) throw new PreconditionNotMet(typeof what === 'function' ? what() : what);
+}
+
+/**
+ * Receives the soft failures of the case running in this async context (the
+ * runner installs one per case; see checks.ts). Without a sink a soft check
+ * throws like expectRule.
+ */
+export interface CheckSink {
+  record(failure: CaseFailure): void;
+}
+let sinkOf: () => CheckSink | undefined = () => undefined;
+/** Called once by checks.ts to plug in the per-case sink lookup. */
+export function setCheckSinkLookup(lookup: () => CheckSink | undefined): void {
+  sinkOf = lookup;
+}
+
+/**
+ * A soft check (Playwright's expect.soft): when `condition` is false the
+ * failure is recorded and the case goes on, so one run reports every broken
+ * rule. Returns `condition`. Use expectRule instead where the checks after it
+ * make no sense unless it holds.
+ */
+export function checkRule(condition: boolean, rule: string, expected: string, observed: string | (() => string)): boolean {
+  if (condition) return true;
+  const failure = new CaseFailure(rule, expected, typeof observed === 'function' ? observed() : observed);
+  const sink = sinkOf();
+  if (sink === undefined) throw failure;
+  sink.record(failure);
+  return false;
+}
+
+/** Fails the case with the rule, the expectation and the observation when `condition` is false (a hard check: the case stops). */
 export function expectRule(condition: boolean, rule: string, expected: string, observed: string | (() => string)): asserts condition {
   if (!condition) throw new CaseFailure(rule, expected, typeof observed === 'function' ? observed() : observed);
 }

@@ -43,11 +43,12 @@ import { WebSocket, type RawData } from 'ws';
 import type { FakeModelScript } from '../../fake-model/script.ts';
 import { startFakeModel, type FakeModelServer, type RequestLogEntry } from '../../fake-model/server.ts';
 import type { ConfigInput, LanesimConfig } from '../../model/config-types.ts';
-import { mergeConfig, parseConfig } from '../../model/config.ts';
+import { ConfigError, mergeConfig, parseConfig } from '../../model/config.ts';
 import type { ErrorShape, ResponseFrame } from '../../model/protocol.ts';
 import { HttpModelRuntime } from '../../reference-impl/http-model-runtime.ts';
 import { ToolRegistry } from '../../reference-impl/tool-validator.ts';
 import { GatewayServer } from '../../reference-impl/ws-server.ts';
+import { FULL_SUPPORT, SupportDeclarationError, parseSupport, type GatewaySupport } from '../support.ts';
 import type {
   Capability, ConformanceTarget, GatewayFacts, GatewaySession, RawSocket, ReceivedEvent, TestClient,
 } from '../types.ts';
@@ -104,6 +105,8 @@ export interface WebSocketTargetOptions {
    * (`openGateway({config})`); null means the shared gateway at `url` serves it.
    */
   provision?: (config: Partial<LanesimConfig> | undefined) => Promise<ProvisionedGateway | null>;
+  /** What the gateway declares it supports (the --config file's `supports` key); default FULL_SUPPORT. */
+  supports?: GatewaySupport;
 }
 
 /** Extras a WebSocket session offers on top of GatewaySession (cases duck-type them). */
@@ -800,6 +803,7 @@ export function websocketTarget(options: WebSocketTargetOptions): ConformanceTar
     name: options.name ?? `websocket ${options.url}`,
     kind: 'websocket',
     capabilities,
+    ...(options.supports !== undefined ? { supports: options.supports } : {}),
     openGateway: async (o: { config?: Partial<LanesimConfig> }): Promise<GatewaySession> => {
       const provisioned = options.provision === undefined ? null : await options.provision(o.config);
       try {
@@ -825,6 +829,8 @@ export interface BlackBoxConfig {
   liveness: Liveness;
   /** `heartbeatIntervalMs` when the input sets gateway.heartbeat.intervalMs (else hello-ok's policy tells it, or HB-1's default applies). */
   facts: Partial<GatewayFacts>;
+  /** The file's `supports` key (support.ts), made whole; FULL_SUPPORT when absent. */
+  supports: GatewaySupport;
 }
 
 /**
@@ -841,13 +847,25 @@ export interface BlackBoxConfig {
  * and by scripts/openclaw-peer.ts alike.
  */
 export function blackBoxConfig(input: ConfigInput, source?: string): BlackBoxConfig {
+  // `supports` describes the gateway to the suite, not its configuration: taken out before CFG-1 parsing.
+  let supports: GatewaySupport = FULL_SUPPORT;
+  if (input !== null && typeof input === 'object' && 'supports' in input) {
+    const { supports: declared, ...rest } = input as ConfigInput & { supports?: unknown };
+    try {
+      supports = parseSupport(declared, `${source ?? 'config'}: supports`);
+    } catch (error) {
+      if (error instanceof SupportDeclarationError) throw new ConfigError([{ kind: 'invalid-value', path: 'supports', value: declared, message: `config${source !== undefined ? ` (${source})` : ''}: ${error.message}` }], source);
+      throw error;
+    }
+    input = rest;
+  }
   const config = parseConfig(input, source === undefined ? {} : { source });
   const hb = (input as { gateway?: { heartbeat?: { intervalMs?: unknown; pingIntervalMs?: unknown; deadAfterMs?: unknown } } }).gateway?.heartbeat;
   const liveness: Liveness = {};
   if (hb?.pingIntervalMs !== undefined) liveness.pingIntervalMs = config.gateway.heartbeat.pingIntervalMs;
   if (hb?.deadAfterMs !== undefined) liveness.deadAfterMs = config.gateway.heartbeat.deadAfterMs;
   const facts: Partial<GatewayFacts> = hb?.intervalMs !== undefined ? { heartbeatIntervalMs: config.gateway.heartbeat.intervalMs } : {};
-  return { config, liveness, facts };
+  return { config, liveness, facts, supports };
 }
 
 // ------------------------------------------------------------------ the reference over WebSocket
