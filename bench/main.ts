@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- <scheduler|sim|tools|all> [--json out.json] [--tasks N]`
  * `npm run bench -- load [--clients N] [--peer openclaw] ...` (bench/load/cli.ts)
+ * `npm run bench -- soak [--minutes N]` (bench/soak.bench.ts)
  *
  * Speed and memory targets live here, as ratios against a peer measured in
  * the same run, never in timed unit tests. Figures go to the terminal and,
@@ -152,13 +153,23 @@ async function main(): Promise<void> {
     process.exitCode = await loadMain(process.argv.slice(3));
     return;
   }
+  if (process.argv[2] === 'soak') {
+    // Memory under continuous traffic and attacks (bench/soak.bench.ts, docs/SPEC.md §11).
+    process.exitCode = await (await import('./soak.bench.ts')).soakMain(process.argv.slice(3));
+    return;
+  }
+  if (process.argv[2] === 'explore') {
+    // The conformance explorer's rate against the catalogue's (bench/explore.bench.ts).
+    process.exitCode = await (await import('./explore.bench.ts')).exploreMain(process.argv.slice(3));
+    return;
+  }
   const { values, positionals } = parseArgs({
     args: process.argv.slice(2),
     allowPositionals: true,
     options: { json: { type: 'string' }, tasks: { type: 'string' }, 'openclaw-tasks': { type: 'string' } },
   });
   const which = positionals[0] ?? 'all';
-  const known = ['scheduler', 'sim', 'tools', 'all', 'load'];
+  const known = ['scheduler', 'sim', 'tools', 'all', 'load', 'soak'];
   if (!known.includes(which)) {
     process.stderr.write(`bench: unknown benchmark ${JSON.stringify(which)}; known: ${known.join(', ')}\n`);
     process.exit(2);

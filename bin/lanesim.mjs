@@ -1,13 +1,21 @@
 #!/usr/bin/env node
-// The lanesim command. Runs a plain esbuild bundle of src/cli (rebuilt when a source is newer,
-// see scripts/build.mjs); tsx's loader is registered too, so `conform --adapter ./my-adapter.ts`
-// can load a gateway author's TypeScript.
-import { register } from 'tsx/esm/api';
-import { ensureBuilt } from '../scripts/build.mjs';
+// The lanesim command: runs dist/cli.mjs, plain JavaScript bundled by esbuild (scripts/build.mjs).
+// Installed from npm, that bundle was built by `prepack` and is only read: nothing is written into
+// the package folder at run time. In a checkout (src/ beside bin/) it is rebuilt first when a
+// source is newer. tsx is not loaded here: `conform --adapter ./x.ts` loads it for that file only.
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
-register();
-const bundle = await ensureBuilt('cli');
-const { main, UsageError } = await import(new URL(`file://${bundle}`).href);
+const checkout = existsSync(fileURLToPath(new URL('../src/cli/main.ts', import.meta.url)));
+let bundleUrl = new URL('../dist/cli.mjs', import.meta.url).href;
+if (checkout) {
+  const { ensureBuilt } = await import('../scripts/build.mjs');
+  bundleUrl = pathToFileURL(await ensureBuilt('cli')).href;
+} else if (!existsSync(fileURLToPath(bundleUrl))) {
+  process.stderr.write('lanesim: dist/cli.mjs is missing from this installation (the package is built by `npm pack`); reinstall lanesim\n');
+  process.exit(70);
+}
+const { main, UsageError } = await import(bundleUrl);
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (error) {

@@ -5,9 +5,13 @@
  *   npx tsx scripts/openclaw-peer.ts path      # prints {node, openclawDir, commandQueueModule} as JSON
  *   npx tsx scripts/openclaw-peer.ts clean     # removes the cached peer folders
  *   npm run peer:openclaw -- run [--only X] [--skip Y] [--json out] [--junit out] [--markdown out]
- *                               [--model-log out] [--queue-mode followup] [--seed N]
+ *        [--model-log out] [--keep-logs DIR] [--seed N] [--gateway openclaw|lanesim]
+ *        [--queue-mode M] [--cap N] [--drop old|new|summarize] [--debounce MS|none]
+ *        [--channel-mode CHANNEL=MODE]... [--peer-config FILE.json5]
  *                                              # the black-box suite against the real gateway
- *   npm run peer:openclaw -- serve [--queue-mode M]  # the same peer, held until Ctrl-C (prints url, token, model URL)
+ *   npm run peer:openclaw -- serve [same options]  # the same peer, held until Ctrl-C (prints url, token, model URL)
+ *   npm run peer:openclaw -- capture-tools     # start it once, keep the tool schemas its agent offers the model
+ *                                              # (for `lanesim conform --openclaw-tools`)
  *
  * Folders come from src/peers/openclaw/paths.ts (`LANESIM_CACHE_DIR`, default
  * `$HOME/.cache/lanesim`; `path` also honours `LANESIM_OPENCLAW_DIR`).
@@ -31,24 +35,37 @@
  *
  * `run` (src/conformance, docs/PEERS.md): installs if needed, starts lanesim's
  * fake model on 127.0.0.1 (short answers by default; cases script it through
- * its control URL; OpenClaw talks to it directly: script markers match in
- * every user message of the request's user turn, so the internal-context user
- * message OpenClaw appends after the user's text does not hide them), writes
- * an isolated OpenClaw config (JSON5) into a fresh temp folder, and beside it
- * the same settings in lanesim's config shape (`lanesim.json5`: main cap,
- * messages.queue), which the run loads with blackBoxConfig exactly as
- * `lanesim conform --url ... --config lanesim.json5` does, starts `<node24> <pkg>/openclaw.mjs gateway run --bind
- * loopback --port N --verbose` with HOME, OPENCLAW_STATE_DIR,
- * OPENCLAW_CONFIG_PATH, TMPDIR and NODE_COMPILE_CACHE in that folder and
- * OPENCLAW_DISABLE_BONJOUR / NO_RESPAWN / SKIP_CHANNELS / NO_AUTO_UPDATE set,
- * waits until `connect` is answered hello-ok (UNAVAILABLE while starting),
- * runs the protocol cases and every gateway-level case of
- * src/conformance/cases through the WebSocket target (timeScale 1: OpenClaw
- * lives on its own timers), prints the report, then stops the gateway
- * (SIGTERM to its process group, SIGKILL after 10 s), closes the fake model
- * and removes the temp folder plus the `/tmp/openclaw` and
- * `/tmp/openclaw-state-locks-0` folders OpenClaw creates (left alone while
- * another OpenClaw process runs). Exit code 0 when the suite ran (failures
+ * its control URL) behind a pass-through that keeps the tool schemas of the
+ * first request, writes an isolated OpenClaw config (JSON5, src/peers/openclaw/
+ * peer-config.ts `openclawConfig`: two agents, `main` and `coder`, each with a
+ * workspace; Tool Search off so `sessions_send` is a tool of its own; the
+ * asked messages.queue; `--peer-config` merged last) into a fresh temp folder,
+ * starts `<node24> <pkg>/openclaw.mjs gateway run --bind loopback --port N
+ * --verbose` with HOME, OPENCLAW_STATE_DIR, OPENCLAW_CONFIG_PATH, TMPDIR and
+ * NODE_COMPILE_CACHE in that folder and OPENCLAW_DISABLE_BONJOUR / NO_RESPAWN /
+ * SKIP_CHANNELS / NO_AUTO_UPDATE set, waits until `connect` is answered
+ * hello-ok, reads what OpenClaw did not take (its start-up migration and
+ * retired-setting notices; chat.send probes with `channel` and `route`), then
+ * writes what the suite is told (`lanesim.json5`: lanesim's config shape with
+ * the queue OpenClaw really runs, the channels sent as per-message `queueMode`,
+ * `gateway.heartbeat.deadAfterMs`, and the `supports` declaration), loaded with
+ * blackBoxConfig exactly as `lanesim conform --url ... --config lanesim.json5`
+ * does. One warm-up run (raw frames, judged by nothing) before the first
+ * case, so a case passes or fails the same cold or warm. Then the protocol
+ * cases and every gateway-level case of src/conformance/cases through the
+ * WebSocket target (timeScale 1: OpenClaw lives on its own timers), the
+ * cascade with OpenClaw's hand-off call (cascade.ts OPENCLAW_HANDOFF); cases
+ * needing what OpenClaw did not take are n/a "not supported by OpenClaw
+ * 2026.9.6: <its words>". Prints the report; `--json` writes it with a `peer`
+ * block (versions, command, commit, catalogue, queue asked and run, refusals,
+ * supports) for scripts/gen-peers.ts. Then stops the gateway (SIGTERM to its
+ * process group, SIGKILL after 10 s), keeps its log with `--keep-logs DIR`
+ * (stdout/stderr, its file log, both configs), closes the fake model and
+ * removes the temp folder and only those of `/tmp/openclaw` and
+ * `/tmp/openclaw-state-locks-0` that did not exist before the run (left alone
+ * while another OpenClaw process runs). `--gateway lanesim` runs lanesim's
+ * reference instead (as `lanesim serve --model-url <fake model>`), same
+ * harness, same model, same scripts. Exit code 0 when the suite ran (failures
  * are findings, not errors), 1 when a case ended in a harness error, 2 when
  * the peer could not be set up.
  *
@@ -59,22 +76,28 @@
  * normalized key); runIds are the idempotency keys.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { appendFileSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { basename, delimiter, dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import JSON5 from 'json5';
+import { startServer } from '../src/cli/serve.ts';
+import { OPENCLAW_HANDOFF, cascadeCase } from '../src/conformance/cases/cascade.ts';
 import { QUICK } from '../src/conformance/cases/gateway-support.ts';
 import { PROTOCOL_CASES } from '../src/conformance/cases/protocol.ts';
-import { jsonReport, junitReport, terminalReport } from '../src/conformance/report.ts';
+import { junitReport, terminalReport } from '../src/conformance/report.ts';
 import { runSuite, type SuiteReport } from '../src/conformance/runner.ts';
 import { blackBoxConfig, connectParams, openConnected, websocketTarget } from '../src/conformance/targets/websocket.ts';
-import type { ConformanceCase } from '../src/conformance/types.ts';
+import { NotApplicable, type ConformanceCase } from '../src/conformance/types.ts';
+import { CASCADE_READ_PATH } from '../src/fake-model/script.ts';
 import { startFakeModel, type FakeModelServer } from '../src/fake-model/server.ts';
-import { QUEUE_MODES, type QueueMode } from '../src/model/config-types.ts';
-import { readConfigFile } from '../src/model/config.ts';
+import { DROP_POLICIES, QUEUE_MODES, type DropPolicy, type QueueMode } from '../src/model/config-types.ts';
+import { parseConfig, readConfigFile } from '../src/model/config.ts';
+import { REFERENCE_PROFILE } from '../src/reference-impl/profile.ts';
 import {
   NODE24_PACKAGE,
   NODE24_VERSION,
@@ -83,6 +106,22 @@ import {
   openclawPeerPaths,
   type OpenClawPeerPaths,
 } from '../src/peers/openclaw/paths.ts';
+import {
+  DEFAULT_PEER_QUEUE,
+  applyRefusals,
+  debounceRetired,
+  effectiveQueueMode,
+  judgesDebounce,
+  lanesimView,
+  notSupported,
+  openclawConfig,
+  parseOpenClawNotices,
+  withPerMessageQueueMode,
+  queueFromPeerConfig,
+  type OpenClawRefusal,
+  type PeerQueueSettings,
+} from '../src/peers/openclaw/peer-config.ts';
+import { toolSchemasPath, type OpenClawToolSchema, type ToolSchemasFile } from '../src/peers/openclaw/tool-validator.ts';
 
 class StepError extends Error {}
 
@@ -285,13 +324,17 @@ function install(paths: OpenClawPeerPaths): void {
 // ------------------------------------------------------------------ run
 
 const RUN_USAGE = `usage: npm run peer:openclaw -- run [--only ID]... [--skip ID]... [--json FILE] [--junit FILE] [--markdown FILE]
-                                [--model-log FILE] [--queue-mode ${QUEUE_MODES.join('|')}] [--seed N]`;
+            [--model-log FILE] [--keep-logs DIR] [--seed N] [--gateway openclaw|lanesim]
+            [--queue-mode ${QUEUE_MODES.join('|')}] [--cap N] [--drop ${DROP_POLICIES.join('|')}] [--debounce MS|none]
+            [--channel-mode CHANNEL=MODE]... [--peer-config FILE.json5]`;
 
 /** Folders OpenClaw 2026.9.6 creates in /tmp whatever TMPDIR says (BRIEF §6). */
 const OPENCLAW_TMP_LEFTOVERS = ['/tmp/openclaw', '/tmp/openclaw-state-locks-0'];
-/** A real gateway: the tick case waits for two 30 s ticks; the rest stay well under this. */
-const CASE_TIMEOUT_MS = 180_000;
+/** A real gateway: the tick case waits for two 30 s ticks, the cascade streams ~6k tokens; the rest stay well under this. */
+const CASE_TIMEOUT_MS = 600_000;
 const READY_TIMEOUT_MS = 180_000;
+/** The first run of a fresh gateway takes 8-24 s more before it reaches the model (BRIEF §6): one warm-up run before the first case. */
+const WARMUP_TIMEOUT_MS = 180_000;
 
 interface RunOptions {
   only: string[];
@@ -300,13 +343,21 @@ interface RunOptions {
   junit: string | null;
   markdown: string | null;
   modelLog: string | null;
-  queueMode: QueueMode;
+  keepLogs: string | null;
+  /** The gateway under test: the real OpenClaw, or lanesim's reference (`lanesim serve --model-url`) on the same harness and model. */
+  gateway: 'openclaw' | 'lanesim';
+  queue: PeerQueueSettings;
+  peerConfig: string | null;
+  peerConfigObject: Record<string, unknown> | null;
   /** `serve`: start the peer, print how to reach it, hold it until a signal. */
   serve: boolean;
+  /** `capture-tools`: start the peer, do the warm-up run, keep the tool schemas it offered the model, stop. */
+  captureOnly: boolean;
   seed: number;
+  argv: string[];
 }
 
-function parseRunArgs(argv: string[], serve = false): RunOptions {
+function parseRunArgs(argv: string[], serve = false, captureOnly = false): RunOptions {
   let values;
   try {
     ({ values } = parseArgs({
@@ -318,7 +369,14 @@ function parseRunArgs(argv: string[], serve = false): RunOptions {
         junit: { type: 'string' },
         markdown: { type: 'string' },
         'model-log': { type: 'string' },
+        'keep-logs': { type: 'string' },
+        gateway: { type: 'string' },
         'queue-mode': { type: 'string' },
+        cap: { type: 'string' },
+        drop: { type: 'string' },
+        debounce: { type: 'string' },
+        'channel-mode': { type: 'string', multiple: true },
+        'peer-config': { type: 'string' },
         seed: { type: 'string' },
       },
     }));
@@ -326,10 +384,56 @@ function parseRunArgs(argv: string[], serve = false): RunOptions {
     throw new StepError(`run: ${(error as Error).message}\n${RUN_USAGE}`);
   }
   const list = (v: string[] | undefined): string[] => (v ?? []).flatMap((x) => x.split(',')).map((x) => x.trim()).filter((x) => x !== '');
-  const queueMode = (values['queue-mode'] ?? 'followup') as QueueMode;
-  if (!QUEUE_MODES.includes(queueMode)) throw new StepError(`run: --queue-mode must be one of ${QUEUE_MODES.join(', ')}\n${RUN_USAGE}`);
+  const bad = (what: string): never => {
+    throw new StepError(`run: ${what}\n${RUN_USAGE}`);
+  };
+  const queue: PeerQueueSettings = { ...DEFAULT_PEER_QUEUE, channelModes: {} };
+  if (values['queue-mode'] !== undefined) {
+    if (!QUEUE_MODES.includes(values['queue-mode'] as QueueMode)) bad(`--queue-mode must be one of ${QUEUE_MODES.join(', ')}, got ${JSON.stringify(values['queue-mode'])}`);
+    queue.mode = values['queue-mode'] as QueueMode;
+  }
+  if (values.cap !== undefined) {
+    const cap = /^\d+$/.test(values.cap) ? Number(values.cap) : NaN;
+    if (!Number.isSafeInteger(cap) || cap < 1) bad(`--cap must be a whole number >= 1, got ${JSON.stringify(values.cap)}`);
+    queue.cap = cap;
+  }
+  if (values.drop !== undefined) {
+    if (!DROP_POLICIES.includes(values.drop as DropPolicy)) bad(`--drop must be one of ${DROP_POLICIES.join(', ')}, got ${JSON.stringify(values.drop)}`);
+    queue.drop = values.drop as DropPolicy;
+  }
+  if (values.debounce !== undefined) {
+    if (values.debounce === 'none') queue.debounceMs = null;
+    else {
+      const ms = /^\d+$/.test(values.debounce) ? Number(values.debounce) : NaN;
+      if (!Number.isSafeInteger(ms)) bad(`--debounce must be a whole number of milliseconds or none, got ${JSON.stringify(values.debounce)}`);
+      queue.debounceMs = ms;
+    }
+  }
+  for (const pair of list(values['channel-mode'])) {
+    const m = /^([a-z0-9_-]+)=([a-z-]+)$/i.exec(pair);
+    if (m === null || !QUEUE_MODES.includes(m[2] as QueueMode)) bad(`--channel-mode takes CHANNEL=MODE with MODE one of ${QUEUE_MODES.join(', ')}, got ${JSON.stringify(pair)}`);
+    queue.channelModes[m![1]!] = m![2] as QueueMode;
+  }
+  const gateway = values.gateway ?? 'openclaw';
+  if (gateway !== 'openclaw' && gateway !== 'lanesim') bad(`--gateway must be openclaw or lanesim, got ${JSON.stringify(gateway)}`);
   const seed = values.seed === undefined ? 1 : Number(values.seed);
-  if (!Number.isInteger(seed) || seed < 0) throw new StepError(`run: --seed must be a non-negative integer\n${RUN_USAGE}`);
+  if (!Number.isInteger(seed) || seed < 0) bad('--seed must be a non-negative integer');
+  let peerConfigObject: Record<string, unknown> | null = null;
+  if (values['peer-config'] !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON5.parse(readFileSync(values['peer-config'], 'utf8'));
+    } catch (error) {
+      bad(`--peer-config ${values['peer-config']}: ${(error as Error).message.replace(/^JSON5: /, '')}`);
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) bad(`--peer-config ${values['peer-config']}: must hold a JSON5 object (OpenClaw config keys, merged over the runner's)`);
+    peerConfigObject = parsed as Record<string, unknown>;
+    try {
+      Object.assign(queue, queueFromPeerConfig(queue, peerConfigObject));
+    } catch (error) {
+      bad((error as Error).message);
+    }
+  }
   return {
     only: list(values.only),
     skip: list(values.skip),
@@ -337,9 +441,15 @@ function parseRunArgs(argv: string[], serve = false): RunOptions {
     junit: values.junit ?? null,
     markdown: values.markdown ?? null,
     modelLog: values['model-log'] ?? null,
-    queueMode,
+    keepLogs: values['keep-logs'] ?? null,
+    gateway: gateway as 'openclaw' | 'lanesim',
+    queue,
+    peerConfig: values['peer-config'] ?? null,
+    peerConfigObject,
     serve,
+    captureOnly,
     seed,
+    argv,
   };
 }
 
@@ -353,55 +463,6 @@ function freePort(): Promise<number> {
       server.close(() => resolvePort(port));
     });
   });
-}
-
-/** The gateway-level queue settings the peer runs with (also told to the cases as session.config). */
-function queueSettings(mode: QueueMode): { mode: QueueMode; debounceMs: number; cap: number; drop: 'summarize' } {
-  return { mode, debounceMs: 500, cap: 20, drop: 'summarize' };
-}
-
-/**
- * OpenClaw's settings that lanesim's config shape (docs/SPEC.md CFG-1) can
- * say, as a JSON5 file for blackBoxConfig / `conform --config`: the main cap
- * and messages.queue. Nothing else: OpenClaw has no `agents.defaults.lane`,
- * no `gateway.heartbeat` (no heartbeat events, pings every 25 s, no dead-peer
- * close seen within 70 s), so those keep lanesim's defaults and no liveness
- * timer is claimed; its tick is the default 30000 ms.
- */
-function lanesimConfig(options: { queueMode: QueueMode; maxConcurrent: number }): string {
-  const config = { agents: { defaults: { maxConcurrent: options.maxConcurrent } }, messages: { queue: queueSettings(options.queueMode) } };
-  return `// lanesim: what the black-box suite is told of the OpenClaw gateway's configuration (lanesim's config shape)\n${JSON.stringify(config, null, 2)}\n`;
-}
-
-/** BRIEF §6: the config that worked, isolated (no update checks, no channels), the fake model as provider. */
-function openclawConfig(options: { port: number; token: string; modelBaseUrl: string; queueMode: QueueMode; maxConcurrent: number }): string {
-  const config = {
-    gateway: { mode: 'local', port: options.port, bind: 'loopback', auth: { mode: 'token', token: options.token } },
-    update: { checkOnStart: false },
-    agents: { defaults: { model: { primary: 'fake/fake-model' }, maxConcurrent: options.maxConcurrent } },
-    messages: { queue: queueSettings(options.queueMode) },
-    models: {
-      mode: 'merge',
-      providers: {
-        fake: {
-          baseUrl: options.modelBaseUrl,
-          apiKey: 'x',
-          api: 'openai-completions',
-          models: [{
-            id: 'fake-model',
-            name: 'lanesim fake model',
-            reasoning: false,
-            input: ['text'],
-            cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
-            contextWindow: 128_000,
-            maxTokens: 4_096,
-          }],
-        },
-      },
-    },
-  };
-  // JSON is JSON5.
-  return `// lanesim: isolated OpenClaw config for the black-box conformance run\n${JSON.stringify(config, null, 2)}\n`;
 }
 
 /** PIDs of other processes that look like an OpenClaw gateway (their /tmp folders are left alone). */
@@ -428,11 +489,25 @@ function otherOpenClawProcesses(except: number | undefined): number[] {
   return found;
 }
 
-function logTail(file: string, lines = 25): string {
+function readLog(file: string): string {
   try {
-    return readFileSync(file, 'utf8').replace(/\x1b\[[0-9;]*m/g, '').trimEnd().split('\n').slice(-lines).join('\n');
+    return readFileSync(file, 'utf8').replace(/\x1b\[[0-9;]*m/g, '');
   } catch {
-    return '(no log)';
+    return '';
+  }
+}
+
+function logTail(file: string, lines = 25): string {
+  const text = readLog(file);
+  return text === '' ? '(no log)' : text.trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+/** OpenClaw's file logs in /tmp/openclaw (JSONL, one per day), when it wrote any. */
+function openclawFileLogs(): string[] {
+  try {
+    return readdirSync('/tmp/openclaw').filter((f) => f.endsWith('.log')).map((f) => join('/tmp/openclaw', f));
+  } catch {
+    return [];
   }
 }
 
@@ -458,6 +533,36 @@ async function gatewayLevelCases(): Promise<ConformanceCase[]> {
   return out;
 }
 
+/**
+ * The catalogue the peer runs: protocol and gateway-level cases; the cascade
+ * with OpenClaw's hand-off call (the same call on lanesim's reference, which
+ * also takes `sessionKey`: the same script on both gateways); the cases that
+ * judge a collect debounce n/a in OpenClaw's words when it retired the knob.
+ */
+async function peerCatalogue(retiredDebounce: OpenClawRefusal | undefined): Promise<ConformanceCase[]> {
+  const cases = [...PROTOCOL_CASES, ...(await gatewayLevelCases())];
+  return cases.map((c) => {
+    if (c.id === 'cascade.seed-004.end-to-end') return cascadeCase(OPENCLAW_HANDOFF);
+    if (retiredDebounce !== undefined && judgesDebounce(c)) {
+      return { ...c, run: async () => { throw new NotApplicable(notSupported(retiredDebounce)); } };
+    }
+    return c;
+  });
+}
+
+/** Which catalogue ran: the case ids and procedures, hashed (the cases change while the team works). */
+function catalogueFingerprint(cases: readonly ConformanceCase[]): string {
+  return createHash('sha256').update(cases.map((c) => `${c.id}\n${c.level}\n${c.rules.join(',')}\n${c.procedure}`).join('\n\n')).digest('hex').slice(0, 12);
+}
+
+function gitCommit(): string {
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+  const head = spawnSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: root, encoding: 'utf8' });
+  const dirty = spawnSync('git', ['status', '--porcelain', '--', 'src', 'scripts'], { cwd: root, encoding: 'utf8' });
+  const sha = head.status === 0 ? head.stdout.trim() : 'unknown';
+  return dirty.status === 0 && dirty.stdout.trim() !== '' ? `${sha}+uncommitted` : sha;
+}
+
 function markdownTable(report: SuiteReport, header: string): string {
   const cell = (text: string): string => text.replace(/\s+/g, ' ').replace(/\|/g, '\\|').trim();
   const lines = [header, '', '| case | level | result | reason |', '|---|---|---|---|'];
@@ -471,22 +576,174 @@ function markdownTable(report: SuiteReport, header: string): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** What a peer run adds to the suite report (docs/peers/*.json; scripts/gen-peers.ts reads it). */
+export interface PeerRunInfo {
+  gateway: 'openclaw' | 'lanesim';
+  /** `openclaw@2026.9.6` or `lanesim serve (reference)`; the server version hello-ok gave. */
+  version: string;
+  serverVersion: string | null;
+  node: string;
+  command: string;
+  commit: string;
+  catalogue: string;
+  cases: number;
+  endedAt: string;
+  queue: { requested: PeerQueueSettings; effective: string };
+  peerConfig: string | null;
+  /** OpenClaw's migration / retired-setting notices and chat.send refusals, in its words. */
+  refusals: OpenClawRefusal[];
+  supports: Record<string, unknown> | null;
+  readyMs: number;
+  warmupMs: number | null;
+  /** The machine's 1/5/15-minute load averages at the start and the end of the cases (timings on a loaded machine stretch). */
+  load: { cores: number; atStart: number[]; atEnd: number[] };
+}
+
+/**
+ * chat.send with a parameter OpenClaw may not know, on a session of its own:
+ * OpenClaw validates params before anything runs, so a refusal costs no run.
+ * An accepted probe is a real message (answered by the fake model's default).
+ */
+async function probeChatSend(url: string, token: string, param: string, value: unknown): Promise<string | null> {
+  const { ws } = await openConnected(url, connectParams(token), { timeoutMs: 30_000, requestTimeoutMs: 30_000 });
+  try {
+    const id = `probe-${param}`;
+    const answer = new Promise<{ ok?: boolean; error?: { message?: string } }>((resolveAnswer) => {
+      const timer = setTimeout(() => resolveAnswer({ ok: false, error: { message: 'no answer within 30 s' } }), 30_000);
+      ws.on('message', (data) => {
+        try {
+          const frame = JSON.parse(String(data)) as { type?: string; id?: string; ok?: boolean; error?: { message?: string } };
+          if (frame.type === 'res' && frame.id === id) {
+            clearTimeout(timer);
+            resolveAnswer(frame);
+          }
+        } catch {
+          // not JSON: ignore
+        }
+      });
+    });
+    ws.send(JSON.stringify({ type: 'req', id, method: 'chat.send', params: { sessionKey: `agent:main:lanesim-probe-${param.toLowerCase()}`, message: `probe ${param}`, idempotencyKey: `probe-${param}-${randomBytes(4).toString('hex')}`, [param]: value } }));
+    const res = await answer;
+    return res.ok === true ? null : (res.error?.message ?? JSON.stringify(res.error));
+  } finally {
+    ws.close();
+  }
+}
+
+/**
+ * A pass-through in front of the fake model that keeps the `tools` of the
+ * first chat-completions request OpenClaw sends: the tool schemas its agent
+ * offers the model, which OpenClaw's own validator checks calls against
+ * (src/peers/openclaw/tool-validator.ts reads them). Bodies and streams pass
+ * unchanged; loopback only.
+ */
+async function startToolCapture(upstream: string): Promise<{ baseUrl: string; tools(): OpenClawToolSchema[] | null; close(): Promise<void> }> {
+  let captured: OpenClawToolSchema[] | null = null;
+  const target = new URL(upstream);
+  const server = createHttpServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      if (captured === null && req.method === 'POST' && /chat\/completions/.test(req.url ?? '')) {
+        try {
+          const parsed = JSON.parse(body.toString('utf8')) as { tools?: { function?: { name?: unknown; parameters?: unknown } }[] };
+          const tools = (parsed.tools ?? []).flatMap((t) => (typeof t.function?.name === 'string' && t.function.parameters !== null && typeof t.function.parameters === 'object'
+            ? [{ name: t.function.name, parameters: t.function.parameters as Record<string, unknown> }] : []));
+          if (tools.length > 0) captured = tools;
+        } catch {
+          // not JSON: passed on as is
+        }
+      }
+      const path = `${target.pathname.replace(/\/+$/, '')}${(req.url ?? '/').replace(/^\/v1/, '')}`;
+      const up = httpRequest({ host: target.hostname, port: target.port, method: req.method, path, headers: { ...req.headers, host: target.host } }, (upRes) => {
+        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        upRes.pipe(res);
+      });
+      up.on('error', (error) => {
+        if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { message: `lanesim tool capture: upstream ${error.message}` } }));
+      });
+      res.on('close', () => up.destroy());
+      up.end(body);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  return {
+    baseUrl: `http://127.0.0.1:${port}/v1`,
+    tools: () => captured,
+    close: () => new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    }),
+  };
+}
+
+/** One chat.send on a session of its own; resolves with the state that ended its run (final, error, aborted). */
+async function warmUp(url: string, token: string, withinMs: number): Promise<string> {
+  const { ws } = await openConnected(url, connectParams(token), { timeoutMs: withinMs, requestTimeoutMs: 60_000 });
+  try {
+    const key = `lanesim-warmup-${randomBytes(4).toString('hex')}`;
+    // The runId is the answer's (OpenClaw uses the idempotency key; lanesim's reference its own): events seen before the answer are kept.
+    let runId: string | null = null;
+    const ended = new Map<string, string>();
+    return await new Promise<string>((resolveEnd, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no end of run ${runId ?? key} within ${withinMs} ms`)), withinMs);
+      ws.on('message', (data) => {
+        let frame: { type?: string; id?: string; ok?: boolean; error?: unknown; event?: string; payload?: { runId?: string; state?: string } };
+        try {
+          frame = JSON.parse(String(data)) as typeof frame;
+        } catch {
+          return;
+        }
+        if (frame.type === 'res' && frame.id === 'warmup') {
+          if (frame.ok !== true || typeof frame.payload?.runId !== 'string') {
+            clearTimeout(timer);
+            reject(new Error(`chat.send answered ${JSON.stringify(frame.error ?? frame.payload)}`));
+            return;
+          }
+          runId = frame.payload.runId;
+        }
+        const state = frame.payload?.state;
+        if (frame.type === 'event' && frame.event === 'chat' && typeof frame.payload?.runId === 'string' && (state === 'final' || state === 'error' || state === 'aborted')) {
+          ended.set(frame.payload.runId, state);
+        }
+        if (runId !== null && ended.has(runId)) {
+          clearTimeout(timer);
+          resolveEnd(ended.get(runId)!);
+        }
+      });
+      ws.send(JSON.stringify({ type: 'req', id: 'warmup', method: 'chat.send', params: { sessionKey: 'agent:main:lanesim-warmup', message: 'warm-up: say hello', idempotencyKey: key } }));
+    });
+  } finally {
+    ws.close();
+  }
+}
+
 async function runPeer(paths: OpenClawPeerPaths, options: RunOptions): Promise<number> {
-  install(paths);
-  const leftoversBefore = OPENCLAW_TMP_LEFTOVERS.filter((p) => existsSync(p));
+  if (options.gateway === 'openclaw') install(paths);
+  const leftoversBefore = new Set(OPENCLAW_TMP_LEFTOVERS.filter((p) => existsSync(p)));
   const work = mkdtempSync(join(tmpdir(), 'lanesim-openclaw-'));
   const home = join(work, 'home');
   const state = join(work, 'state');
   const tmp = join(work, 'tmp');
   const compileCache = join(work, 'compile-cache');
-  for (const dir of [home, state, tmp, compileCache]) mkdirSync(dir, { recursive: true });
+  const mainWorkspace = join(work, 'workspace-main');
+  const coderWorkspace = join(work, 'workspace-coder');
+  for (const dir of [home, state, tmp, compileCache, join(mainWorkspace, 'src', 'config'), join(coderWorkspace, 'src', 'config')]) mkdirSync(dir, { recursive: true });
+  // The file the cascade's coder (and tool.gateway.error-returned's agent) reads after its malformed call (CASCADE_READ_PATH).
+  for (const ws of [mainWorkspace, coderWorkspace]) writeFileSync(join(ws, CASCADE_READ_PATH), 'export function loadConfig(text: string) {\n  return JSON.parse(text);\n}\n');
   const configPath = join(work, 'openclaw.json5');
   const lanesimConfigPath = join(work, 'lanesim.json5');
   const logPath = join(work, 'gateway.log');
   const token = randomBytes(16).toString('hex');
   const maxConcurrent = 4;
   let model: FakeModelServer | null = null;
+  let capture: Awaited<ReturnType<typeof startToolCapture>> | null = null;
   let child: ChildProcess | null = null;
+  let lanesimServer: { stop(o?: { abortRunning?: boolean }): Promise<void> } | null = null;
   let exited = false;
   let interrupted = false;
   const onSignal = (): void => {
@@ -496,6 +753,10 @@ async function runPeer(paths: OpenClawPeerPaths, options: RunOptions): Promise<n
   };
 
   const stopGateway = async (): Promise<void> => {
+    if (lanesimServer !== null) {
+      await lanesimServer.stop({ abortRunning: true });
+      lanesimServer = null;
+    }
     const c = child;
     if (c === null || c.pid === undefined || exited) return;
     const pid = c.pid;
@@ -536,15 +797,37 @@ async function runPeer(paths: OpenClawPeerPaths, options: RunOptions): Promise<n
     if (cleaned) return;
     cleaned = true;
     await stopGateway();
+    if (capture !== null) await capture.close();
     if (model !== null) await model.close();
-    rmSync(work, { recursive: true, force: true });
-    const others = otherOpenClawProcesses(child?.pid);
-    if (others.length > 0) {
-      progress(`left ${OPENCLAW_TMP_LEFTOVERS.join(' and ')} alone: other OpenClaw processes are running (${others.join(', ')})`);
-    } else {
-      for (const p of OPENCLAW_TMP_LEFTOVERS) rmSync(p, { recursive: true, force: true });
-      progress(`removed ${work}, ${OPENCLAW_TMP_LEFTOVERS.join(', ')}${leftoversBefore.length > 0 ? ` (${leftoversBefore.join(', ')} existed before the run)` : ''}`);
+    if (options.keepLogs !== null) {
+      // Kept before anything is removed: the gateway's own log (stdout/stderr, with its migration notices), its file logs, the two configs.
+      const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+      const dir = resolve(options.keepLogs);
+      mkdirSync(dir, { recursive: true });
+      const kept: string[] = [];
+      const keep = (from: string, name: string): void => {
+        if (!existsSync(from)) return;
+        const to = join(dir, `${stamp}-${name}`);
+        copyFileSync(from, to);
+        kept.push(to);
+      };
+      keep(logPath, `${options.gateway}-gateway.log`);
+      keep(configPath, 'openclaw.json5');
+      keep(lanesimConfigPath, 'lanesim.json5');
+      if (!leftoversBefore.has('/tmp/openclaw')) for (const f of openclawFileLogs()) keep(f, `openclaw-file-${basename(f)}`);
+      progress(`kept ${kept.length} file(s) in ${dir}: ${kept.map((k) => basename(k)).join(', ') || 'none'}`);
     }
+    rmSync(work, { recursive: true, force: true });
+    // Only the /tmp entries this run created, and none while another OpenClaw runs (they may be its own).
+    const created = OPENCLAW_TMP_LEFTOVERS.filter((p) => !leftoversBefore.has(p) && existsSync(p));
+    const others = otherOpenClawProcesses(child?.pid);
+    if (created.length > 0 && others.length > 0) {
+      progress(`left ${created.join(' and ')} alone: other OpenClaw processes are running (${others.join(', ')})`);
+    } else {
+      for (const p of created) rmSync(p, { recursive: true, force: true });
+    }
+    const kept = [...leftoversBefore].filter((p) => existsSync(p));
+    progress(`removed ${work}${created.length > 0 && others.length === 0 ? `, ${created.join(', ')}` : ''}${kept.length > 0 ? `; left ${kept.join(', ')} (there before the run)` : ''}`);
   };
 
   process.once('SIGINT', onSignal);
@@ -552,39 +835,50 @@ async function runPeer(paths: OpenClawPeerPaths, options: RunOptions): Promise<n
   try {
     model = await startFakeModel({ script: { models: ['fake-model'], rules: [], default: QUICK }, seed: options.seed, timeScale: 1 });
     const port = await freePort();
-    writeFileSync(configPath, openclawConfig({ port, token, modelBaseUrl: model.baseUrl, queueMode: options.queueMode, maxConcurrent }));
-    // The same settings in lanesim's shape: what the cases are told (session.config), loaded as `conform --config` loads it.
-    writeFileSync(lanesimConfigPath, lanesimConfig({ queueMode: options.queueMode, maxConcurrent }));
-    progress(`fake model ${model.url}; gateway config ${configPath}; lanesim view of it ${lanesimConfigPath}`);
-    const logFd = openSync(logPath, 'a');
-    const entry = join(paths.openclawDir, 'openclaw.mjs');
-    if (!existsSync(entry)) throw new StepError(`${entry} is missing: reinstall with \`npx tsx scripts/openclaw-peer.ts clean\` then \`install\``);
     const startedAt = performance.now();
-    child = spawn(paths.node, [entry, 'gateway', 'run', '--bind', 'loopback', '--port', String(port), '--verbose'], {
-      cwd: home,
-      detached: true,
-      stdio: ['ignore', logFd, logFd],
-      env: {
-        PATH: withNode24First(paths),
-        LANG: process.env['LANG'] ?? 'C.UTF-8',
-        HOME: home,
-        OPENCLAW_STATE_DIR: state,
-        OPENCLAW_CONFIG_PATH: configPath,
-        TMPDIR: tmp,
-        NODE_COMPILE_CACHE: compileCache,
-        OPENCLAW_DISABLE_BONJOUR: '1',
-        OPENCLAW_NO_RESPAWN: '1',
-        OPENCLAW_SKIP_CHANNELS: '1',
-        OPENCLAW_NO_AUTO_UPDATE: '1',
-      },
-    });
-    closeSync(logFd);
-    child.once('exit', (code, signal) => {
-      exited = true;
-      if (!cleaned && !interrupted) progress(`gateway exited early (${signal ?? code})`);
-    });
-    progress(`started openclaw ${OPENCLAW_VERSION} gateway (pid ${child.pid}) on ws://127.0.0.1:${port}; log ${logPath}`);
+    let serverVersion: string | null = null;
     const url = `ws://127.0.0.1:${port}`;
+    if (options.gateway === 'openclaw') {
+      capture = await startToolCapture(model.baseUrl);
+      const config = openclawConfig({ port, token, modelBaseUrl: capture.baseUrl, queue: options.queue, maxConcurrent, mainWorkspace, coderWorkspace, extra: options.peerConfigObject });
+      // JSON is JSON5.
+      writeFileSync(configPath, `// lanesim: isolated OpenClaw config for the black-box conformance run\n${JSON.stringify(config, null, 2)}\n`);
+      progress(`fake model ${model.url}; gateway config ${configPath}`);
+      const logFd = openSync(logPath, 'a');
+      const entry = join(paths.openclawDir, 'openclaw.mjs');
+      if (!existsSync(entry)) throw new StepError(`${entry} is missing: reinstall with \`npx tsx scripts/openclaw-peer.ts clean\` then \`install\``);
+      child = spawn(paths.node, [entry, 'gateway', 'run', '--bind', 'loopback', '--port', String(port), '--verbose'], {
+        cwd: home,
+        detached: true,
+        stdio: ['ignore', logFd, logFd],
+        env: {
+          PATH: withNode24First(paths),
+          LANG: process.env['LANG'] ?? 'C.UTF-8',
+          HOME: home,
+          OPENCLAW_STATE_DIR: state,
+          OPENCLAW_CONFIG_PATH: configPath,
+          TMPDIR: tmp,
+          NODE_COMPILE_CACHE: compileCache,
+          OPENCLAW_DISABLE_BONJOUR: '1',
+          OPENCLAW_NO_RESPAWN: '1',
+          OPENCLAW_SKIP_CHANNELS: '1',
+          OPENCLAW_NO_AUTO_UPDATE: '1',
+        },
+      });
+      closeSync(logFd);
+      child.once('exit', (code, signal) => {
+        exited = true;
+        if (!cleaned && !interrupted) progress(`gateway exited early (${signal ?? code})`);
+      });
+      progress(`started openclaw ${OPENCLAW_VERSION} gateway (pid ${child.pid}) on ${url}; log ${logPath}`);
+    } else {
+      // lanesim's reference gateway as `lanesim serve --model-url <fake model> --config lanesim.json5` runs it.
+      const view = lanesimView({ queue: options.queue, maxConcurrent, refusals: [] });
+      const { supports: _supports, ...configInput } = view;
+      const server = await startServer({ port, token, config: parseConfig(configInput), profile: REFERENCE_PROFILE, modelUrl: model.baseUrl, timeScale: 1, seed: options.seed }, { log: (line) => appendFileSync(logPath, `${line}\n`) });
+      lanesimServer = server;
+      progress(`started lanesim serve (reference) on ${url}; fake model ${model.url}`);
+    }
     // Ready when connect is answered hello-ok (refused / UNAVAILABLE while it starts).
     const ready = openConnected(url, connectParams(token), { timeoutMs: READY_TIMEOUT_MS, requestTimeoutMs: 30_000 });
     const died = new Promise<never>((_, reject) => {
@@ -598,14 +892,33 @@ async function runPeer(paths: OpenClawPeerPaths, options: RunOptions): Promise<n
     });
     const { ws, hello } = await Promise.race([ready, died]);
     ws.close();
-    const server = (hello as { server?: { version?: string } }).server;
-    progress(`gateway ready after ${((performance.now() - startedAt) / 1000).toFixed(1)} s (hello-ok from ${server?.version ?? '?'})`);
+    serverVersion = (hello as { server?: { version?: string } }).server?.version ?? null;
+    const readyMs = performance.now() - startedAt;
+    progress(`gateway ready after ${(readyMs / 1000).toFixed(1)} s (hello-ok from ${serverVersion ?? '?'})`);
+
+    // What OpenClaw did not take, in its words: its start-up notices, and chat.send's answer to `channel` and `route`.
+    const refusals: OpenClawRefusal[] = [];
+    if (options.gateway === 'openclaw') {
+      refusals.push(...parseOpenClawNotices(readLog(logPath)));
+      for (const f of leftoversBefore.has('/tmp/openclaw') ? [] : openclawFileLogs()) {
+        for (const r of parseOpenClawNotices(readLog(f))) if (!refusals.some((x) => x.setting === r.setting)) refusals.push(r);
+      }
+      for (const [param, value] of [['channel', 'lanesim-probe'], ['route', 'lanesim-probe']] as const) {
+        const refused = await probeChatSend(url, token, param, value);
+        if (refused !== null) refusals.push({ setting: `chat.send ${param}`, words: `chat.send {${param}}: ${refused}` });
+      }
+      for (const r of refusals) progress(`OpenClaw did not take ${r.setting}: ${r.words}`);
+    }
+    const view = lanesimView({ queue: options.queue, maxConcurrent, refusals });
+    writeFileSync(lanesimConfigPath, `// lanesim: what the black-box suite is told of the ${options.gateway} gateway (lanesim's config shape + supports), written after its start-up notices\n${JSON.stringify(view, null, 2)}\n`);
+    const effectiveMode = effectiveQueueMode(options.queue.mode, refusals);
+    if (effectiveMode !== options.queue.mode) progress(`requested queue mode ${options.queue.mode}; OpenClaw runs ${effectiveMode}: the cases are told ${effectiveMode}, and those needing ${options.queue.mode} are n/a in its words`);
 
     if (options.serve) {
       // Hold the peer for manual or external runs until Ctrl-C / SIGTERM, then clean up as a run does.
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
-      process.stdout.write(`${JSON.stringify({ url, token, modelControlUrl: model.url, timeScale: 1, queueMode: options.queueMode, config: lanesimConfigPath, log: logPath }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ url, token, modelControlUrl: model.url, timeScale: 1, queue: options.queue, effectiveQueueMode: effectiveMode, config: lanesimConfigPath, log: logPath }, null, 2)}\n`);
       progress(`conform against it: npx lanesim conform --url ${url} --token ${token} --model-control ${model.url} --config ${lanesimConfigPath}`);
       progress('serving: stop with Ctrl-C or SIGTERM');
       await new Promise<void>((resolveStop) => {
@@ -615,33 +928,82 @@ async function runPeer(paths: OpenClawPeerPaths, options: RunOptions): Promise<n
       return 0;
     }
     const known = blackBoxConfig(await readConfigFile(lanesimConfigPath), lanesimConfigPath);
-    const target = websocketTarget({
+    const base = websocketTarget({
       url,
       token,
       modelControlUrl: model.url,
       timeScale: 1,
-      name: `openclaw@${OPENCLAW_VERSION} (queue ${options.queueMode})`,
+      name: options.gateway === 'openclaw' ? `openclaw@${OPENCLAW_VERSION} (queue ${effectiveMode})` : 'lanesim serve (reference)',
       config: known.config,
       liveness: known.liveness,
       facts: known.facts,
+      supports: known.supports,
       requestTimeoutMs: 60_000,
     });
-    const cases = [...PROTOCOL_CASES, ...(await gatewayLevelCases())];
+    const target = withPerMessageQueueMode(base, options.queue.channelModes);
+
+    // One warm-up run, so the first case meets a gateway that has run once (cold: 8-24 s more before the model is reached).
+    // Raw frames, judged by nothing: only its end (a final, error or aborted chat event for its runId) is awaited.
+    let warmupMs: number | null = null;
+    {
+      const started = performance.now();
+      try {
+        const end = await warmUp(url, token, WARMUP_TIMEOUT_MS);
+        warmupMs = performance.now() - started;
+        progress(`warm-up run ended ${end} after ${(warmupMs / 1000).toFixed(1)} s`);
+      } catch (error) {
+        throw new StepError(`the warm-up run did not end: ${(error as Error).message}; log tail:\n${logTail(logPath)}`);
+      }
+    }
+
+    const offered = capture?.tools() ?? null;
+    if (offered !== null) {
+      const file: ToolSchemasFile = { openclaw: serverVersion ?? OPENCLAW_VERSION, capturedAt: new Date().toISOString(), source: 'the tools of the first POST /v1/chat/completions of `npm run peer:openclaw -- run|capture-tools` (the warm-up run)', tools: offered };
+      writeFileSync(toolSchemasPath(), `${JSON.stringify(file, null, 2)}\n`);
+      progress(`kept the ${offered.length} tool schemas OpenClaw offered the model (${offered.map((t) => t.name).join(', ')}) in ${toolSchemasPath()}`);
+    } else if (options.captureOnly) {
+      throw new StepError('the warm-up run reached the model without tools: nothing to capture');
+    }
+    if (options.captureOnly) return 0;
+
+    const cases = await peerCatalogue(debounceRetired(refusals));
+    const loadAtStart = loadavg().map((v) => Math.round(v * 100) / 100);
     progress(`running ${cases.length} cases (protocol + gateway-level)${options.only.length > 0 ? ` --only ${options.only.join(',')}` : ''}${options.skip.length > 0 ? ` --skip ${options.skip.join(',')}` : ''}`);
-    const report = await runSuite({
+    const raw = await runSuite({
       target,
       cases,
       only: options.only,
       skip: options.skip,
       seed: options.seed,
       caseTimeoutMs: CASE_TIMEOUT_MS,
-      replayPrefix: 'npm run peer:openclaw -- run',
+      replayPrefix: `npm run peer:openclaw -- run${options.argv.filter((a, i, all) => !['--only', '--skip', '--json', '--junit', '--markdown', '--model-log', '--keep-logs'].includes(a) && !['--only', '--skip', '--json', '--junit', '--markdown', '--model-log', '--keep-logs'].includes(all[i - 1] ?? '')).map((a) => ` ${a}`).join('')}`,
       onProgress: (done, total, r) => progress(`${done}/${total} ${r.id}: ${r.status}${r.status === 'pass' ? '' : ` (${r.reason.slice(0, 140)})`} [${(r.durationMs / 1000).toFixed(1)} s]`),
     });
+    const report = applyRefusals(raw, refusals);
     process.stdout.write(`${terminalReport(report, { verbose: true })}\n`);
     process.stdout.write(`\nnotes:\n${report.results.filter((r) => r.notes.length > 0).map((r) => `  ${r.id}: ${r.notes.join(' | ')}`).join('\n')}\n`);
-    const header = `OpenClaw ${OPENCLAW_VERSION} on Node ${NODE24_VERSION}, queue mode ${options.queueMode}, seed ${options.seed}, ${report.startedAt}`;
-    if (options.json !== null) writeFileSync(options.json, jsonReport(report));
+    const info: PeerRunInfo = {
+      gateway: options.gateway,
+      version: options.gateway === 'openclaw' ? `openclaw@${OPENCLAW_VERSION}` : 'lanesim serve (reference)',
+      serverVersion,
+      node: options.gateway === 'openclaw' ? NODE24_VERSION : process.versions.node,
+      command: `npm run peer:openclaw -- run ${options.argv.join(' ')}`.trim(),
+      commit: gitCommit(),
+      catalogue: catalogueFingerprint(cases),
+      cases: report.results.length,
+      endedAt: new Date().toISOString(),
+      queue: { requested: options.queue, effective: effectiveMode },
+      peerConfig: options.peerConfig,
+      refusals,
+      supports: view['supports'] as Record<string, unknown>,
+      readyMs: Math.round(readyMs),
+      warmupMs: warmupMs === null ? null : Math.round(warmupMs),
+      load: { cores: cpus().length, atStart: loadAtStart, atEnd: loadavg().map((v) => Math.round(v * 100) / 100) },
+    };
+    const header = `${info.version} on Node ${info.node}, queue mode ${effectiveMode}${effectiveMode !== options.queue.mode ? ` (asked ${options.queue.mode})` : ''}, seed ${options.seed}, ${report.startedAt}`;
+    // The per-case transcripts (megabytes against OpenClaw) stay out of the committed report (docs/peers/ holds verdicts, not wire logs).
+    const results = report.results.map(({ transcript: _transcript, ...rest }) => rest);
+    if (options.json !== null) writeFileSync(options.json, `${JSON.stringify({ ...report, results, peer: info }, null, 2)}\n`);
     if (options.junit !== null) writeFileSync(options.junit, junitReport(report));
     if (options.markdown !== null) writeFileSync(options.markdown, markdownTable(report, header));
     if (options.modelLog !== null) writeFileSync(options.modelLog, `${JSON.stringify(model.requests(), null, 2)}\n`);
@@ -668,14 +1030,15 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'run':
     case 'serve':
+    case 'capture-tools':
       try {
-        return await runPeer(paths, parseRunArgs(argv.slice(1), command === 'serve'));
+        return await runPeer(paths, parseRunArgs(argv.slice(1), command === 'serve', command === 'capture-tools'));
       } catch (error) {
         if (error instanceof StepError) throw error;
         throw new StepError(`run: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
       }
     default:
-      throw new StepError(`usage: npx tsx scripts/openclaw-peer.ts install|path|clean|run|serve (got ${command ?? 'nothing'})`);
+      throw new StepError(`usage: npx tsx scripts/openclaw-peer.ts install|path|clean|run|serve|capture-tools (got ${command ?? 'nothing'})`);
   }
 }
 
@@ -688,7 +1051,7 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`[openclaw-peer] error: ${message}\n`);
-    process.exitCode = process.argv[2] === 'run' || process.argv[2] === 'serve' ? 2 : 1;
+    process.exitCode = process.argv[2] === 'run' || process.argv[2] === 'serve' || process.argv[2] === 'capture-tools' ? 2 : 1;
     setTimeout(() => process.exit(), 3_000).unref();
   },
 );

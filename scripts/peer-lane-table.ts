@@ -1,41 +1,74 @@
 /**
- * Runs the lane cases (src/conformance/cases/lane.ts) against OpenClaw's real
- * command queue, in process, and prints a Markdown table for docs/PEERS.md.
+ * Runs lanesim's in-process cases against OpenClaw's own modules, in process,
+ * and prints a Markdown table; `--json FILE` writes the suite report with a
+ * `peer` block for docs/PEERS.md (scripts/gen-peers.ts).
  *
- *   npx tsx scripts/peer-lane-table.ts [--package-dir DIR] [--seed N]
+ *   npx tsx scripts/peer-lane-table.ts [--suite lanes|tools] [--package-dir DIR] [--seed N] [--json FILE]
  *
- * Needs the peer installed (npx tsx scripts/openclaw-peer.ts install, or
+ * - lanes (default): the lane cases (src/conformance/cases/lane.ts) against
+ *   its command queue (dist/command-queue-*.mjs, openClawLaneQueue()).
+ * - tools: the tool.validate cases against its validateToolCall
+ *   (dist/validation-*.mjs, openClawToolTarget(); needs the tool schemas
+ *   captured by `npm run peer:openclaw -- capture-tools`).
+ *
+ * Needs the peer installed (npm run peer:openclaw -- install, or
  * LANESIM_OPENCLAW_DIR). Exit code 1 when a MUST case fails, 2 when the peer
  * is missing.
  */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { LANE_CASES } from '../src/conformance/cases/lane.ts';
+import { TOOL_CASES } from '../src/conformance/cases/tools.ts';
 import { runSuite } from '../src/conformance/runner.ts';
-import { laneTarget, openClawLaneQueue } from '../src/conformance/targets/lane-adapters.ts';
-import type { CaseResult } from '../src/conformance/types.ts';
+import { laneTarget, openClawLaneQueue, openClawToolTarget } from '../src/conformance/targets/lane-adapters.ts';
+import type { CaseResult, ConformanceCase, ConformanceTarget } from '../src/conformance/types.ts';
 import { isOpenClawPeerInstalled, loadOpenClawCommandQueue } from '../src/peers/openclaw/command-queue.ts';
-import { openclawPeerPaths } from '../src/peers/openclaw/paths.ts';
+import { OPENCLAW_VERSION, openclawPeerPaths } from '../src/peers/openclaw/paths.ts';
 import { parseSeed } from '../src/model/prng.ts';
 
-const { values } = parseArgs({ options: { 'package-dir': { type: 'string' }, seed: { type: 'string' } } });
+const { values } = parseArgs({ options: { 'package-dir': { type: 'string' }, seed: { type: 'string' }, suite: { type: 'string' }, json: { type: 'string' } } });
 const packageDir = values['package-dir'] ?? openclawPeerPaths().openclawDir;
 const seed = values.seed === undefined ? 1 : parseSeed(values.seed);
-
-if (!isOpenClawPeerInstalled(packageDir)) {
-  process.stderr.write(`OpenClaw peer not installed at ${packageDir} (npx tsx scripts/openclaw-peer.ts install)\n`);
+const suite = values.suite ?? 'lanes';
+if (suite !== 'lanes' && suite !== 'tools') {
+  process.stderr.write(`--suite must be lanes or tools, got ${JSON.stringify(suite)}\n`);
   process.exit(2);
 }
 
-const probe = await loadOpenClawCommandQueue({ packageDir, silence: true });
-const version = probe.version ?? 'unknown';
-const modulePath = probe.modulePath.slice(probe.modulePath.lastIndexOf('dist/'));
-probe.restoreLogging();
+if (!isOpenClawPeerInstalled(packageDir)) {
+  process.stderr.write(`OpenClaw peer not installed at ${packageDir} (npm run peer:openclaw -- install)\n`);
+  process.exit(2);
+}
 
-const report = await runSuite({
-  target: laneTarget(`openclaw ${version} command queue`, () => openClawLaneQueue({ packageDir })),
-  cases: LANE_CASES,
-  seed,
-});
+let target: ConformanceTarget;
+let cases: readonly ConformanceCase[];
+let version: string = OPENCLAW_VERSION;
+let modulePath: string;
+let how: string;
+if (suite === 'lanes') {
+  const probe = await loadOpenClawCommandQueue({ packageDir, silence: true });
+  version = probe.version ?? 'unknown';
+  modulePath = probe.modulePath.slice(probe.modulePath.lastIndexOf('dist/'));
+  probe.restoreLogging();
+  target = laneTarget(`openclaw ${version} command queue`, () => openClawLaneQueue({ packageDir }));
+  cases = LANE_CASES;
+  how = `loaded in process under Node ${process.versions.node} and @sinonjs/fake-timers through \`openClawLaneQueue()\` (src/conformance/targets/lane-adapters.ts)`;
+} else {
+  try {
+    target = await openClawToolTarget({ packageDir });
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    process.exit(2);
+  }
+  cases = TOOL_CASES.filter((c) => c.id.startsWith('tool.validate.'));
+  const tools = target.tools as unknown as { module: string; toolNames: readonly string[]; schemas: { capturedAt: string } };
+  modulePath = tools.module.slice(tools.module.lastIndexOf('dist/'));
+  how = `validateToolCall loaded in process under Node ${process.versions.node} through \`openClawToolTarget()\` (src/conformance/targets/lane-adapters.ts), over the ${tools.toolNames.length} tool schemas its agent offered the model (captured ${tools.schemas.capturedAt}: ${tools.toolNames.join(', ')})`;
+}
+
+const report = await runSuite({ target, cases, seed });
 
 const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\s+/g, ' ').trim();
 const RESULT: Record<CaseResult['status'], string> = { pass: 'pass', fail: '**FAIL**', 'n/a': 'n/a', error: '**ERROR**' };
@@ -46,10 +79,10 @@ function reason(r: CaseResult): string {
   return r.reason;
 }
 
+const command = `npx tsx scripts/peer-lane-table.ts --suite ${suite}${values.seed !== undefined ? ` --seed ${seed}` : ''}${values.json !== undefined ? ` --json ${values.json}` : ''}`;
 const s = report.summary;
 const lines = [
-  `openclaw@${version} (\`${modulePath}\`), loaded in process under Node ${process.versions.node} and @sinonjs/fake-timers through`,
-  '`openClawLaneQueue()` (src/conformance/targets/lane-adapters.ts); generated by `npx tsx scripts/peer-lane-table.ts`',
+  `openclaw@${version} (\`${modulePath}\`), ${how}; generated by \`${command}\``,
   `(seed ${seed}): ${s.pass} pass, ${s.fail} fail, ${s.error} error, ${s['n/a']} n/a.`,
   '',
   '| case | level | result | reason |',
@@ -57,4 +90,25 @@ const lines = [
   ...report.results.map((r) => `| \`${r.id}\` | ${r.level} | ${RESULT[r.status]} | ${cell(reason(r))} |`),
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
+
+if (values.json !== undefined) {
+  const head = spawnSync('git', ['rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' });
+  const dirty = spawnSync('git', ['status', '--porcelain', '--', 'src', 'scripts'], { encoding: 'utf8' });
+  const commit = `${head.status === 0 ? head.stdout.trim() : 'unknown'}${dirty.status === 0 && dirty.stdout.trim() !== '' ? '+uncommitted' : ''}`;
+  const catalogue = createHash('sha256').update(cases.map((c) => `${c.id}\n${c.level}\n${c.rules.join(',')}\n${c.procedure}`).join('\n\n')).digest('hex').slice(0, 12);
+  const peer = {
+    gateway: `openclaw-${suite}-in-process`,
+    version: `openclaw@${version} ${modulePath}`,
+    serverVersion: null,
+    node: process.versions.node,
+    command,
+    commit,
+    catalogue,
+    cases: report.results.length,
+    endedAt: new Date().toISOString(),
+    module: modulePath,
+    how,
+  };
+  writeFileSync(values.json, `${JSON.stringify({ ...report, peer }, null, 2)}\n`);
+}
 process.exit(s.mustFailed > 0 ? 1 : 0);

@@ -8,18 +8,30 @@ import { serveCommand } from './serve.ts';
 import { simulateCommand } from './simulate.ts';
 import { fakeModelCommand } from './fake-model.ts';
 import { UsageError } from './errors.ts';
+import { findCommand, helpText, wantsHelp } from './help.ts';
 
-const USAGE = `usage: lanesim [command]
-  (no command)          the nested-agent cascade: today's OpenClaw vs lanesim's fix (same as: simulate nested-agent-cascade)
-  simulate <scenario>   run a scenario (--list names them)
-  fake-model            a scripted OpenAI-compatible model server on 127.0.0.1 (--script cascade|default|file.json5, --time-scale X)
-  conform               the conformance suite (--list; default target: the reference gateway in process)
-  serve                 the reference gateway on ws://127.0.0.1 (--port, --token, --model-url, --time-scale)
-  help                  this text`;
+const USAGE = helpText(findCommand('')!);
 
-export async function main(argv: string[]): Promise<number> {
-  const out = (line: string): void => void process.stdout.write(`${line}\n`);
+export async function main(argv: string[], out: (line: string) => void = (line) => void process.stdout.write(`${line}\n`)): Promise<number> {
   const [command, ...rest] = argv;
+  // --help / -h for every command, answered here so no command's parser has to know it (help.ts).
+  if (command === 'help') {
+    const topic = rest[0] === undefined ? findCommand('') : findCommand(rest[0]);
+    if (topic === undefined) throw new UsageError(`help: unknown command ${JSON.stringify(rest[0])}\n${USAGE}`);
+    out(helpText(topic));
+    return 0;
+  }
+  if (command === '--help' || command === '-h') {
+    out(USAGE);
+    return 0;
+  }
+  if (command !== undefined && wantsHelp(rest)) {
+    const help = findCommand(command);
+    if (help !== undefined) {
+      out(helpText(help));
+      return 0;
+    }
+  }
   switch (command) {
     case undefined:
       return simulateCommand(['nested-agent-cascade'], out);
@@ -31,11 +43,6 @@ export async function main(argv: string[]): Promise<number> {
       return serveCommand(rest, out);
     case 'conform':
       return conformCommand(rest, out);
-    case 'help':
-    case '--help':
-    case '-h':
-      out(USAGE);
-      return 0;
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}\n${USAGE}`);
   }

@@ -5,7 +5,11 @@
  * Runs the reference gateway on ws://127.0.0.1:<port>. Agent runs are played
  * by the in-process modelled agents (scaled by --time-scale), or by a real
  * OpenAI-compatible endpoint (--model-url, e.g. `lanesim fake-model`).
- * Stops gracefully on SIGINT/SIGTERM (WS-23).
+ * Stops gracefully on SIGINT/SIGTERM (WS-23): the handler is installed
+ * before the gateway starts (a signal at any moment after the listening line
+ * stops it gracefully), and the process exits at most EXIT_GRACE_MS after the
+ * stop finished, whatever still holds the event loop (a model client's
+ * keep-alive socket, the webchat bundler).
  */
 import { parseArgs } from 'node:util';
 import { globalClock } from '../model/clock.ts';
@@ -22,6 +26,9 @@ import { quickTurn } from '../scenarios/scripts.ts';
 import { webchatHttpHandler, webchatUrl } from '../webchat/server.ts';
 import { UsageError } from './errors.ts';
 
+/** After "stopped", the process exits within this even if a library still holds the event loop. */
+export const EXIT_GRACE_MS = 500;
+
 export interface ServeOptions {
   port: number;
   token: string | null;
@@ -35,7 +42,9 @@ export interface ServeOptions {
 export async function buildRuntime(options: Pick<ServeOptions, 'modelUrl' | 'timeScale' | 'seed'>, tools: ToolRegistry): Promise<AgentRuntime> {
   if (options.modelUrl !== null) {
     const { HttpModelRuntime } = await import('../reference-impl/http-model-runtime.ts');
-    return new HttpModelRuntime({ baseUrl: options.modelUrl, tools });
+    const { withSpawnTool } = await import('../reference-impl/spawn-tool.ts');
+    // The sub-agent spawn tool (LANE-24) next to the agent loop's own sessions_send.
+    return withSpawnTool(new HttpModelRuntime({ baseUrl: options.modelUrl, tools }));
   }
   const prng = new Prng(options.seed);
   const clock = options.timeScale === 1 ? globalClock : scaledClock(globalClock, options.timeScale);
@@ -98,20 +107,44 @@ export async function serveCommand(argv: string[], out: (line: string) => void):
   if (modelUrl !== null && !/^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?(\/|$)/.test(modelUrl)) {
     throw new UsageError(`serve: --model-url must be an http:// URL on 127.0.0.1, got ${JSON.stringify(modelUrl)}`);
   }
-  const server = await startServer({ port, token: values.token ?? null, config, profile, modelUrl, timeScale, seed }, { log: (line) => process.stderr.write(`${line}\n`), http: webchatHttpHandler() });
-  out(`lanesim gateway (${profile.name}) listening on ${server.url}${values.token ? ' (token required)' : ''}`);
-  out(`webchat: ${webchatUrl(server.port, values.token ?? null)}`);
-  out(`agents: ${modelUrl ?? `in-process model, time scale ${timeScale}`}; stop with Ctrl-C`);
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
+  // The signal handler comes first: a SIGTERM while the server starts, or the instant after the
+  // listening line, is a graceful stop, never Node's default (exit without stopping).
+  let signalled: (() => void) | null = null;
+  let signalledEarly = false;
+  const onSignal = (): void => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    if (signalled === null) signalledEarly = true;
+    else signalled();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let server: GatewayServer;
+  try {
+    server = await startServer(
+      { port, token: values.token ?? null, config, profile, modelUrl, timeScale, seed },
+      { log: (line) => process.stderr.write(`${line}\n`), http: webchatHttpHandler() },
+    );
+  } catch (error) {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    if (error instanceof RangeError) throw new UsageError(`serve: ${error.message}`);
+    throw error;
+  }
+  const stopped = new Promise<void>((resolve) => {
+    signalled = (): void => {
       out('stopping: refusing new work, settling queued messages, aborting runs ...');
       void server.stop({ abortRunning: true }).then(resolve);
     };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
   });
+  out(`lanesim gateway (${profile.name}) listening on ${server.url}${values.token ? ' (token required)' : ''}`);
+  out(`webchat: ${webchatUrl(server.port, values.token ?? null)}`);
+  out(`agents: ${modelUrl ?? `in-process model, time scale ${timeScale}`}; stop with Ctrl-C`);
+  if (signalledEarly) signalled!();
+  await stopped;
   out('stopped');
+  // Nothing of the gateway is left (its timers are cleared, WS-23); a library's idle keep-alive
+  // socket or helper process may still be: the process ends within EXIT_GRACE_MS regardless.
+  setTimeout(() => process.exit(process.exitCode ?? 0), EXIT_GRACE_MS).unref();
   return 0;
 }

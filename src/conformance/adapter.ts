@@ -34,6 +34,8 @@ export interface InProcessGateway {
   close(connId: string): void;
   /** Graceful stop (WS-23), if supported. */
   stop?(options: { abortRunning: boolean }): Promise<void> | void;
+  /** The operator action of QUEUE-11 (clear a session's queue), if supported: how many waiting messages it removed. */
+  clearQueue?(sessionKey: string): number | Promise<number>;
   /** What hello-ok would say (WS-5): heartbeat and tick intervals. */
   readonly policy?: { heartbeatIntervalMs?: number; tickIntervalMs?: number };
 }

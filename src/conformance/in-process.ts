@@ -30,6 +30,7 @@ import { ModelLoopRuntime } from '../reference-impl/http-model-runtime.ts';
 import { ToolRegistry } from '../reference-impl/tool-validator.ts';
 import type { GatewayAdapter, InProcessGateway } from './adapter.ts';
 import { InProcessModelClient } from './scripted-model.ts';
+import { currentCaseScope, type TranscriptDirection, type TranscriptRecorder } from './transcript.ts';
 import type {
   Capability, ConformanceTarget, GatewayFacts, GatewaySession, ReceivedEvent, TestClient,
 } from './types.ts';
@@ -126,6 +127,8 @@ class Session implements InProcessSession {
   private readonly clients: Client[] = [];
   private nextConn = 0;
   private closing: Promise<void> | null = null;
+  /** The running case's transcript (transcript.ts): frames to and from the in-process gateway, as on the wire. */
+  private readonly transcript: TranscriptRecorder | null = currentCaseScope()?.transcript ?? null;
 
   constructor(
     readonly clock: InstalledClock,
@@ -146,9 +149,14 @@ class Session implements InProcessSession {
     return this.clock.now;
   }
 
+  record(dir: TranscriptDirection, conn: string, data: unknown): void {
+    this.transcript?.record(dir, conn, data, this.clock.now);
+  }
+
   async connect(name: string): Promise<TestClient> {
     if (this.closing !== null) throw new Error('session closed');
     const connId = `${name}#${++this.nextConn}`;
+    this.record('conn', name, `open (in process, connection ${connId})`);
     const client = new Client(this, name, connId);
     this.gateway.open(connId, (event, payload, seq) => client.receive(event, payload, seq));
     this.clients.push(client);
@@ -156,6 +164,7 @@ class Session implements InProcessSession {
   }
 
   async setModel(script: FakeModelScript): Promise<void> {
+    this.record('note', 'harness', `model script: ${JSON.stringify(script)}`);
     this.model.setScript(script);
   }
 
@@ -226,13 +235,18 @@ class Session implements InProcessSession {
   async request(client: Client, method: string, params: unknown): Promise<ResponseFrame> {
     const id = `${client.name}-${++client.nextRequest}`;
     const wireParams: unknown = params === undefined ? undefined : wire(params);
+    this.record('send', client.name, wireParams === undefined ? { type: 'req', id, method } : { type: 'req', id, method, params: wireParams });
+    const answered = (frame: ResponseFrame): ResponseFrame => {
+      this.record('recv', client.name, frame);
+      return frame;
+    };
     try {
       const payload: unknown = await this.gateway.request(client.connId, method, wireParams);
-      return wire({ type: 'res', id, ok: true, payload: payload === undefined ? null : payload }) as ResponseFrame;
+      return answered(wire({ type: 'res', id, ok: true, payload: payload === undefined ? null : payload }) as ResponseFrame);
     } catch (error) {
       const e = error as { code?: unknown; message?: unknown; details?: unknown; retryable?: unknown; retryAfterMs?: unknown } | null;
       if (e !== null && typeof e === 'object' && typeof e.code === 'string' && typeof e.message === 'string') {
-        return wire({
+        return answered(wire({
           type: 'res', id, ok: false,
           error: {
             code: e.code, message: e.message,
@@ -240,9 +254,9 @@ class Session implements InProcessSession {
             ...(typeof e.retryable === 'boolean' ? { retryable: e.retryable } : {}),
             ...(typeof e.retryAfterMs === 'number' ? { retryAfterMs: e.retryAfterMs } : {}),
           },
-        }) as ResponseFrame;
+        }) as ResponseFrame);
       }
-      return { type: 'res', id, ok: false, error: { code: ErrorCodes.INTERNAL, message: `internal error in ${method}` } };
+      return answered({ type: 'res', id, ok: false, error: { code: ErrorCodes.INTERNAL, message: `internal error in ${method}` } });
     }
   }
 }
@@ -267,6 +281,7 @@ class Client implements TestClient {
   receive(event: string, payload: unknown, seq: number): void {
     if (this.closed) return;
     const frame = wire({ type: 'event', event, payload, seq }) as ReceivedEvent;
+    this.session.record('recv', this.name, frame);
     frame.at = Date.now();
     this.events.push(frame);
   }
@@ -283,6 +298,7 @@ class Client implements TestClient {
   /** The harness's side of a close: the gateway forgets the connection. */
   detach(): void {
     if (this.closed) return;
+    this.session.record('conn', this.name, 'closed');
     this.closed = true;
     this.session.gateway.close(this.connId);
   }

@@ -1,5 +1,14 @@
-/** Suite reports: a terminal table, JSON, and JUnit XML for CI. */
+/**
+ * Suite reports: a terminal table, JSON, and JUnit XML for CI (the HTML
+ * report is src/report/conformance-html.ts). Every failed check of a case is
+ * reported (CaseResult.checks): the terminal shows the first and a count, or
+ * each one with --verbose; JSON keeps them all, with the transcript of every
+ * failed case; JUnit puts them all in the case's one <failure>. Every failure
+ * carries its replay command with the seed. The n/a cases end with every
+ * setting that would enable them, at once.
+ */
 import { table } from '../report/format.ts';
+import { missingSettings } from './plan.ts';
 import type { SuiteReport } from './runner.ts';
 import type { CaseResult } from './types.ts';
 
@@ -26,18 +35,38 @@ export function terminalReport(report: SuiteReport, options: { verbose?: boolean
   const failures = report.results.filter((r) => r.status === 'fail' || r.status === 'error');
   for (const r of failures) {
     lines.push('', `${MARK[r.status]} ${r.id} [${r.level}] ${r.title}`);
-    if (r.rule !== undefined) lines.push(`  rule:     ${r.rule}`);
-    if (r.expected !== undefined) lines.push(`  expected: ${oneLine(r.expected, 400)}`);
-    if (r.observed !== undefined) lines.push(`  observed: ${oneLine(r.observed, 400)}`);
-    if (r.rule === undefined) lines.push(`  reason:   ${oneLine(r.reason, 400)}`);
+    const checks = r.checks ?? [];
+    const shown = options.verbose ? checks : checks.slice(0, 1);
+    shown.forEach((k, i) => {
+      if (checks.length > 1) lines.push(`  check ${i + 1} of ${checks.length}:`);
+      lines.push(`  rule:     ${k.rule}`, `  expected: ${oneLine(k.expected, 400)}`, `  observed: ${oneLine(k.observed, 400)}`);
+    });
+    if (!options.verbose && checks.length > 1) {
+      lines.push(`  … and ${checks.length - 1} more failed check(s) (${[...new Set(checks.slice(1).map((k) => k.rule))].join(', ')}): --verbose lists each`);
+    }
+    if (checks.length === 0) lines.push(`  reason:   ${oneLine(r.reason, 400)}`);
     lines.push(`  replay:   ${r.replay}`);
     if (options.verbose) for (const note of r.notes) lines.push(`  note:     ${oneLine(note, 400)}`);
   }
+  const na = notApplicableSummary(report);
+  if (na !== null) lines.push('', na);
   return lines.join('\n');
 }
 
+/** "to run the N n/a cases: <every missing setting> ..." (null when nothing was n/a). */
+export function notApplicableSummary(report: SuiteReport): string | null {
+  const m = missingSettings(report.results);
+  if (m.total === 0) return null;
+  const lines = [`to run the ${m.total} n/a case(s):`];
+  for (const s of m.settings) lines.push(`  set ${s.setting} (${s.cases} case${s.cases === 1 ? '' : 's'})`);
+  if (m.other > 0) lines.push(`  ${m.other} case(s) n/a for what the gateway did or declares (see their reasons above; no setting changes that)`);
+  return lines.join('\n');
+}
+
+/** The whole report (every failed check, the transcript of every failed case) and the settings the n/a cases miss. */
 export function jsonReport(report: SuiteReport): string {
-  return `${JSON.stringify(report, null, 2)}\n`;
+  const m = missingSettings(report.results);
+  return `${JSON.stringify({ ...report, notApplicable: { settings: m.settings, otherCases: m.other } }, null, 2)}\n`;
 }
 
 function xml(text: string): string {
@@ -59,14 +88,19 @@ export function junitReport(report: SuiteReport): string {
   for (const r of report.results) {
     const family = r.id.split('.')[0] ?? r.id;
     out.push(`    <testcase classname="lanesim.${xml(family)}" name="${xml(`${r.id} [${r.level}] ${r.title}`)}" time="${(r.durationMs / 1000).toFixed(3)}">`);
+    const checks = r.checks ?? [];
     if (r.status === 'fail') {
-      out.push(`      <failure message="${xml(oneLine(r.reason, 500))}" type="${xml(r.rule ?? 'rule')}">${xml(`rule: ${r.rule ?? '-'}\nexpected: ${r.expected ?? '-'}\nobserved: ${r.observed ?? '-'}\nreplay: ${r.replay}`)}</failure>`);
+      // One <failure> per case holding every failed check (JUnit allows one), each with its rule.
+      const body = checks.length === 0 ? `rule: ${r.rule ?? '-'}\nexpected: ${r.expected ?? '-'}\nobserved: ${r.observed ?? '-'}`
+        : checks.map((k, i) => `check ${i + 1} of ${checks.length}\nrule: ${k.rule}\nexpected: ${k.expected}\nobserved: ${k.observed}`).join('\n\n');
+      out.push(`      <failure message="${xml(oneLine(r.reason, 500))}" type="${xml(r.rule ?? 'rule')}">${xml(`${body}\n\nreplay: ${r.replay}`)}</failure>`);
     } else if (r.status === 'error') {
       out.push(`      <error message="${xml(oneLine(r.reason, 500))}">${xml(`${r.reason}\nreplay: ${r.replay}`)}</error>`);
     } else if (r.status === 'n/a') {
       out.push(`      <skipped message="${xml(oneLine(r.reason, 500))}"/>`);
     }
-    out.push(`      <properties><property name="rules" value="${xml(r.rules.join(','))}"/><property name="level" value="${r.level}"/><property name="seed" value="${r.seed}"/></properties>`);
+    const failed = checks.map((k, i) => `<property name="failed-check.${i + 1}" value="${xml(`${k.rule}: expected ${k.expected}; observed ${k.observed}`)}"/>`).join('');
+    out.push(`      <properties><property name="rules" value="${xml(r.rules.join(','))}"/><property name="level" value="${r.level}"/><property name="seed" value="${r.seed}"/><property name="replay" value="${xml(r.replay)}"/>${failed}</properties>`);
     out.push('    </testcase>');
   }
   out.push('  </testsuite>', '</testsuites>');

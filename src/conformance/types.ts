@@ -13,6 +13,7 @@ import type { EventFrame, ResponseFrame } from '../model/protocol.ts';
 import type { FakeModelScript } from '../fake-model/script.ts';
 import type { RequestLogEntry } from '../fake-model/server.ts';
 import type { GatewaySupport, SupportNeed } from './support.ts';
+import type { CaseTranscript } from './transcript.ts';
 
 export type Level = 'MUST' | 'SHOULD' | 'INFORMATIONAL';
 export const LEVELS: readonly Level[] = ['MUST', 'SHOULD', 'INFORMATIONAL'];
@@ -177,6 +178,19 @@ export interface ConformanceCase {
    * call requireSupport(ctx.supports, ...) as they go.
    */
   readonly needs?: readonly SupportNeed[];
+  /**
+   * The case must run alone (runner --concurrency): it changes or measures
+   * the whole gateway (shutdown, connection caps, megabytes through the event
+   * loop), so no other case may run beside it.
+   */
+  readonly exclusive?: true;
+  /**
+   * The case only opens connections and sends requests that start no agent
+   * run (no chat.send that is accepted, no model script): over WebSocket it
+   * may run beside a case that uses the gateway's runs (runner scheduleClass).
+   * Cases that need `gateway` are otherwise assumed to use runs.
+   */
+  readonly connectionOnly?: true;
   /** What is done, step by step (shown by `conform --list --verbose` and in failures). */
   readonly procedure: string;
   run(ctx: CaseContext): Promise<void>;
@@ -207,6 +221,8 @@ export interface CaseResult {
   notes: string[];
   /** Every failed check, in the order they failed (a case goes on after a soft check fails). */
   checks: FailedCheck[];
+  /** What the case sent and received (transcript.ts): kept for failed cases, and for all with --transcript. */
+  transcript?: CaseTranscript;
 }
 
 /** Thrown by a case (through `expectRule`) when the gateway breaks a rule. */

@@ -134,17 +134,33 @@ export function requestFeatures(body: Record<string, unknown>): RequestFeatures 
 
 // ------------------------------------------------------------- matching
 
-const globCache = new Map<string, RegExp>();
-
-/** `*` matches any run of characters; everything else is literal. */
+/**
+ * `*` matches any run of characters; everything else is literal. Greedy
+ * matching that backtracks only to the last `*`: O(pattern x value) at
+ * worst, where a RegExp of `.*` runs could backtrack exponentially on a long
+ * model name a client sends (and a cache of compiled patterns would grow
+ * with every script posted).
+ */
 export function globMatch(pattern: string, value: string): boolean {
   if (!pattern.includes('*')) return pattern === value;
-  let re = globCache.get(pattern);
-  if (re === undefined) {
-    re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 's');
-    globCache.set(pattern, re);
+  let p = 0;
+  let v = 0;
+  let star = -1;
+  let resume = 0;
+  while (v < value.length) {
+    if (p < pattern.length && pattern[p] === '*') {
+      star = p++;
+      resume = v;
+    } else if (p < pattern.length && pattern[p] === value[v]) {
+      p++;
+      v++;
+    } else if (star >= 0) {
+      p = star + 1;
+      v = ++resume;
+    } else return false;
   }
-  return re.test(value);
+  while (p < pattern.length && pattern[p] === '*') p++;
+  return p === pattern.length;
 }
 
 function anyOf(value: string | readonly string[], test: (v: string) => boolean): boolean {

@@ -9,16 +9,38 @@
  *   GET  /v1/models                  {object:"list", data:[{id, object:"model", created, owned_by:"lanesim"}]}
  *   GET  /v1/models/<id>             one of them, or 404
  *   POST /v1/chat/completions        stream:true -> SSE; stream:false -> one chat.completion
- *   GET  /control/requests           {requests: RequestLogEntry[]}
+ *   GET  /control/requests           one page of the request log, oldest first (see "Request log")
  *   GET  /control/script             {script, seed, timeScale}
  *   POST /control/script             body: a script (JSON/JSON5) or "cascade"/"default"; 400 names the bad field
  *   POST /control/reset              clears the request log and the rule counters; body {seed?} optional
  * (`/chat/completions` and `/models` without `/v1` are accepted too.)
  *
  * Errors are OpenAI-shaped: `{error:{message, type, code, param}}` with
- * 400 (invalid JSON, missing/invalid messages), 404 (unknown path), 405
- * (wrong method, with Allow), 413 (body over bodyLimitBytes, default 8 MiB),
- * 503 (a non-streaming request still waiting when the server closes).
+ * 400 (invalid JSON, missing/invalid messages, a malformed path such as
+ * `/v1/models/%`, a bad query parameter, a request Node's HTTP parser
+ * refuses), 404 (unknown path), 405 (wrong method, with Allow), 413 (body
+ * over bodyLimitBytes, default 8 MiB), 431 (headers too large), 503 (a
+ * non-streaming request still waiting when the server closes). No request,
+ * however malformed, ends the process: every handler runs inside a try, and
+ * an error that is the server's own is a 500 with code `internal`.
+ *
+ * Request log: one entry per completion request, bounded in entries
+ * (logMaxEntries, default 10,000) AND in bytes (logMaxBytes, default 64 MiB,
+ * counted as each entry's JSON size); when either bound is passed the oldest
+ * entries are dropped and counted (`dropped`). An entry is at most
+ * pageMaxBytes - 1 KiB of JSON (and at most logMaxBytes): a longer one has
+ * its texts cut, each ending `…[cut N chars]` (see capEntry; rules and
+ * markers were matched on the full texts first).
+ * `GET /control/requests?after=<index>&limit=<n>` answers
+ * `{requests, next, first, total, dropped}`: the entries with index > after
+ * (default: from the oldest kept), at most `limit` of them (1..100000,
+ * default no limit) and at most pageMaxBytes (default 4 MiB) of body;
+ * `next` is the `after` of the following page, null when this page reaches
+ * the newest entry; `first` the oldest kept index (null if none), `total`
+ * the entries logged and `dropped` the entries dropped since the start or
+ * the last reset. A reader that passes an `after` below `first - 1` has
+ * missed `first - 1 - after` entries. A log that fits in one page is
+ * answered in one reply, as before paging existed.
  *
  * SSE: `data: <chunk JSON>\n\n` frames: first the role delta
  * (`{role:"assistant", content:""}`, content null when the reply is only
@@ -49,7 +71,15 @@ import { chooseRule, describeRequest, planResponse, requestFeatures, scriptMarke
 import { ScriptError, resolveScript, scriptModels, type FakeModelScript, type ScriptName } from './script.ts';
 
 export const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
-const LOG_LIMIT = 10_000;
+/** Request log bounds and the reply size of `GET /control/requests` (see the module comment). */
+export const DEFAULT_LOG_MAX_ENTRIES = 10_000;
+export const DEFAULT_LOG_MAX_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_PAGE_MAX_BYTES = 4 * 1024 * 1024;
+/** Room a page keeps for its envelope (`{"requests":[...],"next":...}`) besides its entries. */
+const PAGE_ENVELOPE_BYTES = 1024;
+/** Bytes an entry may grow after it is counted (outcome and durationMs are set when it ends). */
+const ENTRY_GROWTH_BYTES = 40;
+const MAX_PAGE_LIMIT = 100_000;
 /** How long close() lets ended streams flush before destroying their sockets. */
 const CLOSE_GRACE_MS = 250;
 
@@ -64,6 +94,25 @@ export interface FakeModelOptions {
   timeScale?: number;
   /** Request bodies over this many bytes get 413. Default 8 MiB. */
   bodyLimitBytes?: number;
+  /** Most request log entries kept (oldest dropped first). Default 10,000. */
+  logMaxEntries?: number;
+  /** Most bytes (entries' JSON) the request log keeps (oldest dropped first); at least 4096. Default 64 MiB. */
+  logMaxBytes?: number;
+  /** Most bytes of one `GET /control/requests` reply; at least 4096. Default 4 MiB. */
+  pageMaxBytes?: number;
+}
+
+/** One page of the request log, as `GET /control/requests` answers it. */
+export interface RequestLogPage {
+  requests: RequestLogEntry[];
+  /** Pass as `after` for the next page; null when this page reaches the newest entry. */
+  next: number | null;
+  /** Index of the oldest entry kept, null when the log is empty. */
+  first: number | null;
+  /** Entries logged since the start or the last reset. */
+  total: number;
+  /** Entries dropped (over logMaxEntries or logMaxBytes) since the start or the last reset. */
+  dropped: number;
 }
 
 export type RequestOutcome = 'pending' | 'completed' | 'http-error' | 'cut' | 'client-closed' | 'server-closed';
@@ -132,8 +181,10 @@ export interface FakeModelServer {
   close(): Promise<void>;
   /** Replaces the script (validated: throws ScriptError) and resets the rule counters. */
   setScript(script: FakeModelScript | ScriptName | unknown): void;
-  /** A copy of the request log. */
+  /** A copy of the request log (the entries still kept). */
   requests(): RequestLogEntry[];
+  /** The request log's size and what it dropped. */
+  logStats(): { entries: number; bytes: number; total: number; dropped: number };
   /** Clears the request log and the rule counters (and sets the seed if given). */
   reset(options?: { seed?: number }): void;
   /** Responses in progress and live timers (for leak checks). */
@@ -163,7 +214,160 @@ function sendFailure(res: http.ServerResponse, f: HttpFailure): void {
   sendJson(res, f.status, errorBody(f.message, type, f.code), f.headers);
 }
 
+/** Printable ASCII, at most 200 characters: as is; anything else percent-encoded (and cut). */
+function headerValue(text: string): string {
+  const cut = text.length > 200 ? text.slice(0, 200) : text;
+  if (/^[\x20-\x7e]*$/.test(cut)) return cut;
+  // A lone surrogate (a pair cut in two) would make encodeURIComponent throw.
+  return encodeURIComponent(cut.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD'));
+}
 
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function positiveIntOption(name: string, value: number | undefined, dflt: number, min: number): number {
+  if (value === undefined) return dflt;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new RangeError(`${name} must be an integer >= ${min}, got ${String(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Cuts the entry's texts (in place) until its JSON is at most `maxBytes`;
+ * returns its JSON size. Mostly `userMessages` (full texts) makes an entry
+ * large, but the model name and the script's markers come from outside too,
+ * so every string is cut to `keep` characters (ending `…[cut N chars]`),
+ * `keep` halving per pass, then every list to `items` elements (the last one
+ * `…[cut N more]`). At keep = items = 0 an entry is under 1 KiB, so the loop
+ * ends within ~2 x 23 passes and `maxBytes` >= 3 KiB always holds.
+ */
+function capEntry(entry: RequestLogEntry, maxBytes: number): number {
+  const size = (): number => Buffer.byteLength(JSON.stringify(entry));
+  let bytes = size();
+  if (bytes <= maxBytes) return bytes;
+  const texts = { model: entry.model, rule: entry.rule, lastMessage: entry.lastMessage, lastUserMessage: entry.lastUserMessage, lastToolResult: entry.lastToolResult };
+  const lists = { userMessages: entry.userMessages, markers: entry.markers, toolCalls: entry.toolCalls };
+  const cut = (t: string, keep: number): string => (t.length > keep ? `${t.slice(0, keep)}…[cut ${t.length - keep} chars]` : t);
+  const all = [...Object.values(texts).filter((t): t is string => t !== null), ...Object.values(lists).flat()];
+  // reduce, not Math.max(...): a request may have hundreds of thousands of user messages.
+  let keep = Math.min(all.reduce((m, t) => Math.max(m, t.length), 0), Math.ceil(maxBytes / (all.length + 1)));
+  const apply = (items: number): void => {
+    entry.model = cut(texts.model, keep);
+    entry.rule = cut(texts.rule, keep);
+    entry.lastMessage = cut(texts.lastMessage, keep);
+    entry.lastUserMessage = cut(texts.lastUserMessage, keep);
+    entry.lastToolResult = texts.lastToolResult === null ? null : cut(texts.lastToolResult, keep);
+    const list = (l: string[]): string[] => {
+      const kept = l.slice(0, items).map((t) => cut(t, keep));
+      return l.length > items ? [...kept, `…[cut ${l.length - items} more]`] : kept;
+    };
+    entry.userMessages = list(lists.userMessages);
+    entry.markers = list(lists.markers);
+    entry.toolCalls = list(lists.toolCalls);
+  };
+  let items = Math.max(...Object.values(lists).map((l) => l.length));
+  apply(items);
+  bytes = size();
+  while (bytes > maxBytes && keep > 0) {
+    keep = Math.floor(keep / 2);
+    apply(items);
+    bytes = size();
+  }
+  while (bytes > maxBytes && items > 0) {
+    items = Math.floor(items / 2);
+    apply(items);
+    bytes = size();
+  }
+  return bytes;
+}
+
+/** `after` and `limit` of `GET /control/requests`; a bad value is a 400 naming it. */
+function pageQuery(url: string): { after: number | null; limit: number } {
+  const q = url.indexOf('?');
+  // URLSearchParams never throws: a malformed `%` stays literal.
+  const params = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+  const read = (name: string, min: number, max: number): number | null => {
+    const raw = params.get(name);
+    if (raw === null) return null;
+    const n = /^-?\d{1,16}$/.test(raw) ? Number(raw) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      throw new HttpFailure(400, `query parameter '${name}' must be an integer from ${min} to ${max}, got ${JSON.stringify(raw.slice(0, 40))}`, `invalid_${name}`);
+    }
+    return n;
+  };
+  return { after: read('after', -1, Number.MAX_SAFE_INTEGER), limit: read('limit', 1, MAX_PAGE_LIMIT) ?? MAX_PAGE_LIMIT };
+}
+
+/**
+ * The request log: entries with consecutive indexes, oldest first, bounded
+ * in count and in bytes (each entry's JSON size when logged, plus room for
+ * the fields set when it ends). Dropping the oldest is O(1): a head offset,
+ * compacted when half the array is dead.
+ */
+class RequestLog {
+  private items: { entry: RequestLogEntry; bytes: number }[] = [];
+  private head = 0;
+  private bytes = 0;
+  private total = 0;
+  private dropped = 0;
+
+  constructor(private readonly maxEntries: number, private readonly maxBytes: number) {}
+
+  push(entry: RequestLogEntry, bytes: number): void {
+    this.items.push({ entry, bytes });
+    this.bytes += bytes;
+    this.total++;
+    while (this.items.length - this.head > this.maxEntries || (this.bytes > this.maxBytes && this.items.length - this.head > 0)) {
+      this.bytes -= this.items[this.head]!.bytes;
+      this.items[this.head] = undefined as never;
+      this.head++;
+      this.dropped++;
+    }
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  clear(): void {
+    this.items = [];
+    this.head = 0;
+    this.bytes = 0;
+    this.total = 0;
+    this.dropped = 0;
+  }
+
+  entries(): RequestLogEntry[] {
+    return this.items.slice(this.head).map((i) => i.entry);
+  }
+
+  stats(): { entries: number; bytes: number; total: number; dropped: number } {
+    return { entries: this.items.length - this.head, bytes: this.bytes, total: this.total, dropped: this.dropped };
+  }
+
+  /** The JSON of one page (see the module comment): at most `maxBytes`, at least one entry when there is one. */
+  page(query: { after: number | null; limit: number }, maxBytes: number): string {
+    const count = this.items.length - this.head;
+    const first = count === 0 ? null : this.items[this.head]!.entry.index;
+    let pos = this.head;
+    if (first !== null && query.after !== null) pos = this.head + Math.max(0, Math.min(count, query.after + 1 - first));
+    const parts: string[] = [];
+    let size = 0;
+    const budget = maxBytes - PAGE_ENVELOPE_BYTES;
+    while (pos < this.items.length && parts.length < query.limit) {
+      const json = JSON.stringify(this.items[pos]!.entry);
+      const add = Buffer.byteLength(json) + 1;
+      if (parts.length > 0 && size + add > budget) break;
+      parts.push(json);
+      size += add;
+      pos++;
+    }
+    const next = pos < this.items.length && parts.length > 0 ? this.items[pos - 1]!.entry.index : null;
+    return `{"requests":[${parts.join(',')}],"next":${next},"first":${first},"total":${this.total},"dropped":${this.dropped}}`;
+  }
+}
 
 /**
  * Closes the connection mid-response: what was written is flushed first (a
@@ -244,12 +448,17 @@ export async function startFakeModel(options: FakeModelOptions = {}): Promise<Fa
   if (typeof timeScale !== 'number' || !Number.isFinite(timeScale) || timeScale <= 0) {
     throw new RangeError(`timeScale must be a finite number > 0, got ${String(timeScale)}`);
   }
-  const bodyLimit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT;
+  const bodyLimit = positiveIntOption('bodyLimitBytes', options.bodyLimitBytes, DEFAULT_BODY_LIMIT, 1);
+  const logMaxEntries = positiveIntOption('logMaxEntries', options.logMaxEntries, DEFAULT_LOG_MAX_ENTRIES, 1);
+  const logMaxBytes = positiveIntOption('logMaxBytes', options.logMaxBytes, DEFAULT_LOG_MAX_BYTES, 4096);
+  const pageMaxBytes = positiveIntOption('pageMaxBytes', options.pageMaxBytes, DEFAULT_PAGE_MAX_BYTES, 4096);
+  // An entry fits in a page (with its envelope) and in the log.
+  const entryMaxBytes = Math.min(pageMaxBytes - PAGE_ENVELOPE_BYTES, logMaxBytes) - ENTRY_GROWTH_BYTES;
   let script = resolveScript(options.script ?? 'default');
   let models = scriptModels(script);
   let markers = scriptMarkers(script);
   const counts = new Map<number, number>();
-  let log: RequestLogEntry[] = [];
+  const log = new RequestLog(logMaxEntries, logMaxBytes);
   let nextIndex = 0;
   const epoch = performance.now();
   const createdAt = Math.floor(Date.now() / 1000);
@@ -268,7 +477,7 @@ export async function startFakeModel(options: FakeModelOptions = {}): Promise<Fa
 
   const reset = (opts: { seed?: number } = {}): void => {
     if (opts.seed !== undefined) seed = assertSeed(opts.seed);
-    log = [];
+    log.clear();
     nextIndex = 0;
     counts.clear();
   };
@@ -332,8 +541,7 @@ export async function startFakeModel(options: FakeModelOptions = {}): Promise<Fa
       outcome: 'pending',
       durationMs: null,
     };
-    log.push(entry);
-    if (log.length > LOG_LIMIT) log.splice(0, log.length - LOG_LIMIT);
+    log.push(entry, capEntry(entry, entryMaxBytes) + ENTRY_GROWTH_BYTES);
     return entry;
   };
 
@@ -345,7 +553,8 @@ export async function startFakeModel(options: FakeModelOptions = {}): Promise<Fa
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
       connection: 'keep-alive',
-      'x-lanesim-rule': job.entry?.rule ?? '',
+      // A rule name is the script's: any text. A header takes printable ASCII only (else writeHead throws).
+      'x-lanesim-rule': headerValue(job.entry?.rule ?? ''),
     });
     res.flushHeaders();
     const base = { id: planned.id, object: 'chat.completion.chunk', created, model, system_fingerprint: 'lanesim' };
@@ -471,7 +680,7 @@ export async function startFakeModel(options: FakeModelOptions = {}): Promise<Fa
         then(Buffer.concat(chunks, size));
       } catch (err) {
         if (err instanceof HttpFailure) sendFailure(res, err);
-        else sendJson(res, 500, errorBody(`internal error: ${(err as Error).message}`, 'server_error', 'internal'));
+        else sendJson(res, 500, errorBody(`internal error: ${errorText(err)}`, 'server_error', 'internal'));
       }
     });
     req.on('error', () => {
@@ -491,7 +700,13 @@ export async function startFakeModel(options: FakeModelOptions = {}): Promise<Fa
     }
     const one = /^\/(?:v1\/)?models\/(.+)$/.exec(path);
     if (one !== null) {
-      const id = decodeURIComponent(one[1]!);
+      let id: string;
+      try {
+        id = decodeURIComponent(one[1]!);
+      } catch {
+        // `%` not followed by two hex digits, or an invalid UTF-8 sequence.
+        return { allow: 'GET', handle: () => { throw new HttpFailure(400, `malformed percent-encoding in path ${JSON.stringify(path.slice(0, 200))}`, 'invalid_path'); } };
+      }
       return {
         allow: 'GET',
         handle: (_req, res) => {
@@ -501,7 +716,7 @@ export async function startFakeModel(options: FakeModelOptions = {}): Promise<Fa
       };
     }
     if (path === '/control/requests') {
-      return { allow: 'GET', handle: (_req, res) => sendJson(res, 200, JSON.stringify({ requests: log })) };
+      return { allow: 'GET', handle: (req, res) => sendJson(res, 200, log.page(pageQuery(req.url ?? ''), pageMaxBytes)) };
     }
     if (path === '/control/script') {
       return {
@@ -560,18 +775,44 @@ export async function startFakeModel(options: FakeModelOptions = {}): Promise<Fa
 
   const modelObject = (id: string): Record<string, unknown> => ({ id, object: 'model', created: createdAt, owned_by: 'lanesim' });
 
-  const server = http.createServer((req, res) => {
+  const dispatch = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const path = (req.url ?? '/').split('?')[0]!;
+    const shown = JSON.stringify(path.length > 200 ? `${path.slice(0, 200)}…` : path);
     const r = route(path);
     if (r === null) {
       req.resume();
-      return sendJson(res, 404, errorBody(`unknown path ${req.method ?? ''} ${path}`, 'invalid_request_error', 'not_found'));
+      return sendJson(res, 404, errorBody(`unknown path ${req.method ?? ''} ${shown}`, 'invalid_request_error', 'not_found'));
     }
     if (!r.allow.split(', ').includes(req.method ?? '')) {
       req.resume();
-      return sendJson(res, 405, errorBody(`method ${req.method ?? ''} not allowed on ${path} (allowed: ${r.allow})`, 'invalid_request_error', 'method_not_allowed'), { allow: r.allow });
+      return sendJson(res, 405, errorBody(`method ${req.method ?? ''} not allowed on ${shown} (allowed: ${r.allow})`, 'invalid_request_error', 'method_not_allowed'), { allow: r.allow });
     }
     r.handle(req, res);
+  };
+
+  const server = http.createServer((req, res) => {
+    // Whatever a request holds, it is answered and the server stays up.
+    try {
+      dispatch(req, res);
+    } catch (err) {
+      req.resume();
+      if (err instanceof HttpFailure) sendFailure(res, err);
+      else sendJson(res, 500, errorBody(`internal error: ${errorText(err)}`, 'server_error', 'internal'));
+    }
+  });
+  // A request Node's HTTP parser refuses (bad request line, bad header, smuggling shapes):
+  // an OpenAI-style error instead of Node's bare `400 Bad Request`, then the socket is closed.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || err.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    const [status, reason, code] =
+      err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large', 'headers_too_large']
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout', 'request_timeout']
+          : [400, 'Bad Request', 'malformed_request'];
+    const body = errorBody(`malformed HTTP request: ${err.code ?? 'parse error'}`, 'invalid_request_error', code);
+    socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -616,7 +857,8 @@ export async function startFakeModel(options: FakeModelOptions = {}): Promise<Fa
     port: actualPort,
     close,
     setScript,
-    requests: () => log.map((e) => ({ ...e, toolCalls: [...e.toolCalls], userMessages: [...e.userMessages], markers: [...e.markers] })),
+    requests: () => log.entries().map((e) => ({ ...e, toolCalls: [...e.toolCalls], userMessages: [...e.userMessages], markers: [...e.markers] })),
+    logStats: () => log.stats(),
     reset,
     stats: () => ({ inFlight: jobs.size, timers: timerCount.n }),
     get seed() {

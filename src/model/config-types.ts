@@ -89,6 +89,8 @@ export interface LanesimConfig {
     heartbeat: HeartbeatConfig;
     /** OpenClaw's server-wide `tick` period, kept for compatibility (WS-12). */
     tickIntervalMs: number;
+    /** AUTH-2: browser origins allowed besides the gateway's own; absent: none. */
+    allowedOrigins?: readonly string[];
   };
 }
 

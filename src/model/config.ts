@@ -64,6 +64,16 @@
  * inherited ones are invisible, and a `__proto__` own key (as JSON.parse and
  * JSON5.parse create) is an ordinary, unknown key.
  *
+ * ## Cost
+ *
+ * Validation is linear in the input: one visit per node for the depth check,
+ * AJV's single pass, one key index per object for ordering the issues (not
+ * `indexOf` per issue), and a did-you-mean that skips candidates whose length
+ * alone puts them out of reach and stops a comparison once it is. 20,000
+ * unknown top-level keys are refused in 0.3-0.6 s on the 2-core dev
+ * container (test/properties/config-parser.property.test.ts counts the work
+ * in {@link configWork} units: twice the keys, ~twice the units).
+ *
  * ## Errors
  *
  * Failures throw {@link ConfigError} (`code: 'CONFIG_INVALID'`). `errors` lists
@@ -85,19 +95,24 @@
  *   sibling is close, `config: <path> is not a known key`
  * - `config: gateway.heartbeat.deadAfterMs must be greater than gateway.heartbeat.pingIntervalMs (<ping>), got <dead>`
  *   (suffixed ` (the default)` when deadAfterMs was not set)
+ * - `config: <path> is nested deeper than 64 levels (lanesim refuses configs this deep)`
+ *   (MAX_CONFIG_DEPTH; checked first, iteratively, so nothing after it recurses deeper)
  *
  * `<path>` joins keys with dots; array indices are `[0]`; a key that is not
  * an identifier (letters, digits, `_`, `$`, `-`, not starting with a digit) is
- * written `["key"]`. `<value>` is compact JSON (`NaN`, `Infinity`,
- * `undefined`, `12n` for values JSON cannot show), cut to 80 characters
- * with a trailing `...`. When `opts.source` is given the prefix becomes
+ * written `["key"]`. In messages a key over 80 characters is cut to 77 and
+ * `...`, and control characters (and U+2028/2029) are escaped `\u000a`:
+ * every message is one line. The issue's `path` keeps keys whole.
+ * `<value>` is compact JSON (`NaN`, `Infinity`, `undefined`, `12n` for values
+ * JSON cannot show), cut to 80 characters with a trailing `...`. When `opts.source` is given the prefix becomes
  * `config (<source>): `.
  *
  * {@link loadConfigFile} adds, with path `''`:
  * - `config: cannot read <file>: <system error message>`
+ * - `config: <file> is <n> bytes, more than the 16777216 a config may have`
  * - `config: <file> is not valid JSON5 (line <l>, column <c>): <parser message>`
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import JSON5 from 'json5';
 import {
@@ -144,6 +159,26 @@ export const RESERVED_KEYS = Object.freeze(['__proto__', 'constructor', 'prototy
 
 /** Node turns a timer delay above this into 1 ms. */
 export const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * Deepest nesting accepted anywhere in a config (the top-level object is
+ * depth 0, `messages.queue.mode` depth 3). lanesim reads 4 levels; OpenClaw's
+ * own sections go about 8 deep. A deeper input is refused before anything
+ * else looks at it, so nothing (cloning, merging, rendering) recurses
+ * deeper than this.
+ */
+export const MAX_CONFIG_DEPTH = 64;
+
+/** Largest config file read (bytes). */
+export const MAX_CONFIG_FILE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Work done by parseConfig and mergeConfig, in units (a node or key visited,
+ * a key position looked up, an edit-distance cell, an issue sorted or
+ * compared): the property tests assert it grows linearly with the input.
+ * Reset it to 0 before a measurement.
+ */
+export const configWork = { units: 0 };
 
 // ---------------------------------------------------------------------------
 // Schema
@@ -299,6 +334,8 @@ const LANESIM_SECTIONS: Record<string, JsonSchema> = {
       ),
     }),
     tickIntervalMs: durationMs("Period of OpenClaw's server-wide `tick` event", 1, D.gateway.tickIntervalMs),
+    // docs/SPEC.md AUTH-2 (issue 15): browser origins the gateway accepts besides its own; checked as origins by the gateway.
+    allowedOrigins: { description: 'Browser origins allowed besides the gateway\'s own (AUTH-2).', type: 'array', items: { type: 'string', [EXPECTS]: 'a string' }, [EXPECTS]: 'an array of origin strings' },
   }),
 };
 
@@ -436,16 +473,37 @@ function valueAt(root: unknown, segments: readonly Segment[]): unknown {
   return node;
 }
 
-/** Position of a path in the input: each segment's index among its object's keys (missing = after all). */
-function documentPosition(root: unknown, segments: readonly Segment[]): number[] {
-  const out: number[] = [];
-  let node = root;
-  for (const seg of segments) {
-    const index = typeof node === 'object' && node !== null ? Object.keys(node).indexOf(String(seg)) : -1;
-    out.push(index < 0 ? Number.MAX_SAFE_INTEGER : index);
-    node = index < 0 ? undefined : own(node, seg);
+/**
+ * Positions of paths in the input: each segment's index among its object's
+ * keys (missing = after all). Each object's key index is built once, the
+ * first time a path goes through it: with one issue per key of a 20,000-key
+ * object, `Object.keys(node).indexOf(key)` per issue was quadratic.
+ */
+class KeyPositions {
+  private readonly indexes = new WeakMap<object, Map<string, number>>();
+
+  of(root: unknown, segments: readonly Segment[]): number[] {
+    const out: number[] = [];
+    let node = root;
+    for (const seg of segments) {
+      configWork.units++;
+      const index = typeof node === 'object' && node !== null ? (this.indexOf(node).get(String(seg)) ?? -1) : -1;
+      out.push(index < 0 ? Number.MAX_SAFE_INTEGER : index);
+      node = index < 0 ? undefined : own(node, seg);
+    }
+    return out;
   }
-  return out;
+
+  private indexOf(node: object): Map<string, number> {
+    let index = this.indexes.get(node);
+    if (index === undefined) {
+      const keys = Object.keys(node);
+      configWork.units += keys.length;
+      index = new Map(keys.map((k, i) => [k, i]));
+      this.indexes.set(node, index);
+    }
+    return index;
+  }
 }
 
 function comparePositions(a: readonly number[], b: readonly number[]): number {
@@ -459,33 +517,52 @@ function comparePositions(a: readonly number[], b: readonly number[]): number {
 // ---------------------------------------------------------------------------
 // Did-you-mean
 
-/** Optimal-string-alignment distance: Levenshtein plus adjacent transpositions, case-insensitive. */
-function editDistance(a: string, b: string): number {
-  const s = a.toLowerCase();
-  const t = b.toLowerCase();
-  const d: number[][] = Array.from({ length: s.length + 1 }, (_, i) =>
-    Array.from({ length: t.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
-  );
-  const at = (i: number, j: number): number => d[i]?.[j] ?? Number.MAX_SAFE_INTEGER;
+/** Rolling rows for editDistance, grown when a longer candidate comes (candidates are short key names). */
+let rows: Uint32Array[] = [new Uint32Array(64), new Uint32Array(64), new Uint32Array(64)];
+
+/**
+ * Optimal-string-alignment distance (Levenshtein plus adjacent
+ * transpositions) of two lower-cased strings, or any number > `max` once it
+ * is sure to exceed `max`. Three reused rolling rows: no allocation per
+ * call, and a row whose every cell is over `max` ends it (20,000 unknown
+ * keys against 40 candidates took seconds with a fresh matrix per pair).
+ */
+function editDistance(s: string, t: string, max: number): number {
+  const n = t.length;
+  if (rows[0]!.length <= n) rows = [new Uint32Array(n + 1), new Uint32Array(n + 1), new Uint32Array(n + 1)];
+  let [before, prev, row] = rows as [Uint32Array, Uint32Array, Uint32Array];
+  for (let j = 0; j <= n; j++) prev[j] = j;
   for (let i = 1; i <= s.length; i++) {
-    for (let j = 1; j <= t.length; j++) {
-      const cost = s[i - 1] === t[j - 1] ? 0 : 1;
-      let best = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
-      if (i > 1 && j > 1 && s[i - 1] === t[j - 2] && s[i - 2] === t[j - 1]) best = Math.min(best, at(i - 2, j - 2) + 1);
-      (d[i] as number[])[j] = best;
+    row[0] = i;
+    let rowMin = i;
+    const si = s.charCodeAt(i - 1);
+    for (let j = 1; j <= n; j++) {
+      const tj = t.charCodeAt(j - 1);
+      let best = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (si === tj ? 0 : 1));
+      if (i > 1 && j > 1 && si === t.charCodeAt(j - 2) && s.charCodeAt(i - 2) === tj) best = Math.min(best, before[j - 2]! + 1);
+      row[j] = best;
+      if (best < rowMin) rowMin = best;
     }
+    if (rowMin > max) return max + 1;
+    [before, prev, row] = [prev, row, before];
   }
-  return at(s.length, t.length);
+  return prev[n]!;
 }
 
 /** The closest candidate within max(1, floor(longer length / 3)) edits; ties go to the earlier candidate. */
 export function suggestKey(key: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;
+  let lowerKey: string | undefined;
   for (const candidate of candidates) {
     if (candidate === key) continue;
-    const distance = editDistance(key, candidate);
     const limit = Math.max(1, Math.floor(Math.max(key.length, candidate.length) / 3));
+    // The distance is at least the difference in length: a long key (a 1 MB
+    // key against 40 candidates) costs nothing instead of length x length cells.
+    if (Math.abs(key.length - candidate.length) > limit) continue;
+    configWork.units += (key.length + 1) * (candidate.length + 1);
+    lowerKey ??= key.toLowerCase();
+    const distance = editDistance(lowerKey, candidate.toLowerCase(), limit);
     if (distance <= limit && distance < bestDistance) {
       best = candidate;
       bestDistance = distance;
@@ -579,22 +656,36 @@ function issueFromAjv(error: ErrorObject, input: unknown): RawIssue | undefined 
   return { kind: 'invalid-value', segments: base, value, text: `must be ${phrase}, got ${renderValue(value)}` };
 }
 
+/** Control characters (and the two JSON-legal line separators) shown escaped: a message is one line. */
+function oneLine(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 function finalize(raw: readonly RawIssue[], input: unknown, source: string | undefined): ConfigIssue[] {
-  const prefix = source === undefined ? 'config: ' : `config (${source}): `;
+  const prefix = source === undefined ? 'config: ' : `config (${oneLine(source)}): `;
+  const positions = new KeyPositions();
   const seen = new Set<string>();
   const unique: { issue: ConfigIssue; position: number[] }[] = [];
   for (const r of raw) {
     const path = formatPath(r.segments);
     if (seen.has(path)) continue;
     seen.add(path);
-    const message = path === '' && r.kind === 'invalid-value' ? `${prefix}the top level ${r.text}` : `${prefix}${path} ${r.text}`;
+    // Keys longer than 80 characters are cut in the message (the issue's `path` keeps them whole).
+    const shown = r.segments.some((seg) => typeof seg === 'string' && seg.length > 80)
+      ? formatPath(r.segments.map((seg) => (typeof seg === 'string' && seg.length > 80 ? `${seg.slice(0, 77)}...` : seg)))
+      : path;
+    const message = oneLine(path === '' && r.kind === 'invalid-value' ? `${prefix}the top level ${r.text}` : `${prefix}${shown} ${r.text}`);
+    configWork.units++;
     unique.push({
       issue: Object.freeze({ kind: r.kind, path, value: r.value, message }),
-      position: documentPosition(input, r.segments),
+      position: positions.of(input, r.segments),
     });
   }
   // Array.prototype.sort is stable: issues at equal positions keep AJV's order.
-  unique.sort((a, b) => comparePositions(a.position, b.position));
+  unique.sort((a, b) => {
+    configWork.units++;
+    return comparePositions(a.position, b.position);
+  });
   return unique.map((u) => u.issue);
 }
 
@@ -676,8 +767,60 @@ function build(input: Record<string, unknown>): LanesimConfig {
         deadAfterMs: pick(own(heartbeat, 'deadAfterMs'), d.gateway.heartbeat.deadAfterMs),
       },
       tickIntervalMs: pick(own(own(input, 'gateway'), 'tickIntervalMs'), d.gateway.tickIntervalMs),
+      // AUTH-2: present only when set (no default in the result, so configs without it are unchanged).
+      ...(Array.isArray(own(own(input, 'gateway'), 'allowedOrigins')) ? { allowedOrigins: [...(own(own(input, 'gateway'), 'allowedOrigins') as string[])] } : {}),
     },
   });
+}
+
+/**
+ * The first node nested deeper than MAX_CONFIG_DEPTH, as an issue; null when
+ * there is none. Iterative (an explicit stack), one visit per node and key;
+ * a node reached again (only JavaScript callers can share or cycle objects)
+ * is walked again only when reached deeper than before, so a cycle ends at
+ * the depth limit.
+ */
+function depthIssue(input: unknown): RawIssue | null {
+  const reached = new WeakMap<object, number>();
+  const stack: { node: unknown; depth: number; parent: number; key: Segment | null }[] = [{ node: input, depth: 0, parent: -1, key: null }];
+  // Every frame ever pushed, so the path of the offending node can be rebuilt from its parents.
+  const frames: { parent: number; key: Segment | null }[] = [];
+  while (stack.length > 0) {
+    const frame = stack.pop()!;
+    configWork.units++;
+    const { node, depth } = frame;
+    if (typeof node !== 'object' || node === null) continue;
+    if ((reached.get(node) ?? -1) >= depth) continue;
+    reached.set(node, depth);
+    const self = frames.length;
+    frames.push({ parent: frame.parent, key: frame.key });
+    if (depth >= MAX_CONFIG_DEPTH) {
+      // Something is inside this node: it is one level too deep.
+      const keys = Object.keys(node);
+      if (keys.length === 0) continue;
+      const segments: Segment[] = [Array.isArray(node) ? 0 : keys[0]!];
+      for (let f = self; f >= 0 && frames[f]!.key !== null; f = frames[f]!.parent) segments.unshift(frames[f]!.key!);
+      return {
+        kind: 'invalid-value',
+        segments,
+        value: undefined,
+        text: `is nested deeper than ${MAX_CONFIG_DEPTH} levels (lanesim refuses configs this deep)`,
+      };
+    }
+    const keys = Object.keys(node);
+    configWork.units += keys.length;
+    const isArray = Array.isArray(node);
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const key = keys[i]!;
+      stack.push({ node: (node as Record<string, unknown>)[key], depth: depth + 1, parent: self, key: isArray ? Number(key) : key });
+    }
+  }
+  return null;
+}
+
+function throwIfTooDeep(input: unknown, source: string | undefined): void {
+  const issue = depthIssue(input);
+  if (issue !== null) throw new ConfigError(finalize([issue], input, source), source);
 }
 
 /**
@@ -694,11 +837,13 @@ export function parseConfig(input: unknown, opts: ParseConfigOptions = {}): Lane
       opts.source,
     );
   }
+  throwIfTooDeep(input, opts.source);
   const normalized = normalizeAliases(input);
   const validate = validator();
   const raw: RawIssue[] = [];
   if (!validate(normalized)) {
     for (const error of validate.errors ?? []) {
+      configWork.units++;
       const issue = issueFromAjv(error, input);
       if (issue !== undefined) raw.push(issue);
     }
@@ -735,8 +880,11 @@ export async function loadConfigFile(path: string): Promise<LanesimConfig> {
 export async function readConfigFile(path: string): Promise<ConfigInput> {
   let text: string;
   try {
+    const size = (await stat(path)).size;
+    if (size > MAX_CONFIG_FILE_BYTES) throw fileError(`config: ${path} is ${size} bytes, more than the ${MAX_CONFIG_FILE_BYTES} a config may have`);
     text = await readFile(path, 'utf8');
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     const reason = err instanceof Error ? err.message : String(err);
     throw fileError(`config: cannot read ${path}: ${reason}`);
   }
@@ -755,13 +903,13 @@ export async function readConfigFile(path: string): Promise<ConfigInput> {
     throw fileError(`config: ${path} is not valid JSON5${where}: ${reason}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new ConfigError([{ kind: 'invalid-value', path: '', value: parsed, message: `config (${path}): the top level must be an object, got ${renderValue(parsed)}` }], path);
+    throw new ConfigError([{ kind: 'invalid-value', path: '', value: parsed, message: oneLine(`config (${path}): the top level must be an object, got ${renderValue(parsed)}`) }], path);
   }
   return parsed as ConfigInput;
 }
 
 function fileError(message: string): ConfigError {
-  return new ConfigError([{ kind: 'unreadable', path: '', value: undefined, message }]);
+  return new ConfigError([{ kind: 'unreadable', path: '', value: undefined, message: oneLine(message) }]);
 }
 
 // ---------------------------------------------------------------------------
@@ -788,6 +936,9 @@ function cloneData(value: unknown): unknown {
  * reports them.
  */
 export function mergeConfig(base: ConfigInput, override: ConfigInput): ConfigInput {
+  // Cloning and merging recurse: refuse what is too deep first (the same error parseConfig gives).
+  throwIfTooDeep(base, undefined);
+  throwIfTooDeep(override, undefined);
   return mergeValues(base, override) as ConfigInput;
 }
 

@@ -12,6 +12,8 @@ import {
   DELTA_THROTTLE_MS, ErrorCodes, Events,
   type AgentStream, type ChatHistoryParams, type ChatSendParams, type ChatSendResult, type ChatState,
 } from '../model/protocol.ts';
+import { headUtf8, resolveLimits, tailUtf8, type GatewayLimits } from './bounds.ts';
+import { Deque } from './deque.ts';
 import { HeartbeatMonitor, type HeartbeatPayload } from './heartbeat.ts';
 import { REFERENCE_PROFILE, type GatewayProfile } from './profile.ts';
 import { Run, type InboundMessage } from './run.ts';
@@ -80,6 +82,12 @@ export interface ClientTransport {
    * simulation), so the gateway need not build them for it. Default true.
    */
   readonly wantsPayload?: boolean;
+  /**
+   * false: the connection never receives session events, so chat.send does
+   * not subscribe it (the HTTP hook's connection: one subscription per hooked
+   * session would grow without bound, BOUND-5). Default true.
+   */
+  readonly listens?: boolean;
   close(code: number, reason: string): void;
   ping?(): void;
 }
@@ -106,8 +114,16 @@ export interface GatewayOptions {
   keepHistory?: boolean;
   /** Log sink for diagnostics lines (`lane wait exceeded`, tool errors in the baseline). */
   log?: (line: string) => void;
-  /** Deterministic ids: runs are `<prefix><n>`. */
+  /** Deterministic ids: runs are `<prefix><n>` (unless newRunId is given). */
   runIdPrefix?: string;
+  /**
+   * Where run ids come from (AUTH-6). Default: `<runIdPrefix><n>`, deterministic
+   * for simulations; a gateway on a network gives unguessable ids
+   * (GatewayServer: crypto.randomUUID).
+   */
+  newRunId?: () => string;
+  /** Memory bounds (BOUND-*); absent keys take DEFAULT_GATEWAY_LIMITS. */
+  limits?: Partial<GatewayLimits>;
   /** Trace WebSocket pings and pongs (HB-5). Default true; huge simulations turn it off. */
   traceLiveness?: boolean;
   /**
@@ -121,8 +137,11 @@ interface Connection {
   readonly id: string;
   readonly transport: ClientTransport;
   readonly wantsPayload: boolean;
+  readonly listens: boolean;
   seq: number;
   readonly sessions: Set<string>;
+  /** Of `sessions`, those asked for with sessions.subscribe (the rest came with a chat.send): kept past an eviction (BOUND-5). */
+  readonly explicit: Set<string>;
   open: boolean;
 }
 
@@ -226,9 +245,53 @@ interface MessageInfo {
   /** The runId its sender was told. */
   readonly toldRunId: string;
   readonly acceptedAt: number;
+  /** Its key in `idempotency`, released when the sender's wait ends (BOUND-1). */
+  readonly idemKey: string;
 }
 
-const HISTORY_LIMIT = 50;
+/** A remembered chat.send (WS-14): its answer, and when it may be forgotten (Infinity while its message is live). */
+interface IdempotencyEntry {
+  result: ChatSendResult | null;
+  expiresAt: number;
+}
+
+interface HistoryEntry {
+  readonly role: 'user' | 'assistant';
+  readonly runId: string;
+  readonly text: string;
+  /** UTF-8 bytes of text. */
+  readonly bytes: number;
+  /** The text was cut to a quarter of historyMaxBytes when remembered. */
+  readonly truncated: boolean;
+}
+
+/** What the gateway keeps of one session between runs (BOUND-2, BOUND-3). */
+interface SessionMemory {
+  readonly entries: HistoryEntry[];
+  /** Sum of entries' bytes. */
+  bytes: number;
+  /** Index (since the session was first seen) of entries[0]: chat.history's `before` cursor counts in it. */
+  firstIndex: number;
+  lastActiveAt: number;
+}
+
+export interface HistoryMessage {
+  role: 'user' | 'assistant';
+  runId: string;
+  text: string;
+  truncated?: true;
+}
+
+export interface ChatHistoryReply {
+  sessionKey: string;
+  messages: HistoryMessage[];
+  partial: { runId: string; text: string; elapsedMs: number; truncated?: true } | null;
+  /** Older entries exist: ask again with `before: nextBefore` (BOUND-4). */
+  nextBefore?: number;
+}
+
+/** A reply's UTF-8 overhead per entry beyond its text (role, runId, keys, quotes), for the reply budget. */
+const ENTRY_OVERHEAD_BYTES = 64;
 /** Connections per slice of a tick (broadcastTick). */
 const TICK_SLICE = 500;
 
@@ -247,11 +310,21 @@ export class Gateway {
   private readonly conns = new Map<string, Connection>();
   private readonly subscribers = new Map<string, Set<string>>();
   private readonly live = new Map<string, LiveRun>();
-  private readonly idempotency = new Map<string, ChatSendResult>();
+  readonly limits: GatewayLimits;
+  private readonly newRunId: () => string;
+  /** WS-14 / BOUND-1: by `<sessionKey>\0<idempotencyKey>`. */
+  private readonly idempotency = new Map<string, IdempotencyEntry>();
+  /** Released keys in order of expiry (the window is constant and time only moves forward). */
+  private readonly idempotencyExpiry = new Deque<{ key: string; at: number }>(16);
+  /** Keys of messages steered or summarized into a run: released when that run ends. */
+  private readonly keysByCarrier = new Map<string, string[]>();
+  /** Sessions evicted while idle (BOUND-3), oldest first, at most limits.evictedKeysRemembered. */
+  private readonly evicted = new Map<string, number>();
   private readonly messages = new Map<string, MessageInfo>();
   /** DEP-3 only: the runId a sender was told -> the runId its message runs under. */
   private readonly toldToRouter = new Map<string, string>();
-  private readonly history = new Map<string, { role: 'user' | 'assistant'; runId: string; text: string }[]>();
+  /** Per-session memory, least recently active first (a Map keeps insertion order; touching re-inserts). */
+  private readonly history = new Map<string, SessionMemory>();
   private nextRun = 0;
   private nextMsg = 0;
   private tickTimer: TimerHandle | null = null;
@@ -270,6 +343,8 @@ export class Gateway {
     this.keepHistory = options.keepHistory ?? true;
     this.log = options.log ?? (() => {});
     this.runIdPrefix = options.runIdPrefix ?? 'run-';
+    this.limits = resolveLimits(options.limits);
+    this.newRunId = options.newRunId ?? (() => `${this.runIdPrefix}${++this.nextRun}`);
     this.lossless = options.lossless ?? false;
     const trace = this.trace;
     const traceLiveness = options.traceLiveness ?? true;
@@ -316,7 +391,9 @@ export class Gateway {
   connect(connId: string, transport: ClientTransport): void {
     if (this.closed) throw new GatewayRequestError(ErrorCodes.SHUTTING_DOWN, 'gateway is shutting down');
     if (this.conns.has(connId)) throw new GatewayRequestError(ErrorCodes.INVALID_REQUEST, `connection ${connId} already exists`);
-    this.conns.set(connId, { id: connId, transport, wantsPayload: transport.wantsPayload !== false, seq: 0, sessions: new Set(), open: true });
+    this.conns.set(connId, {
+      id: connId, transport, wantsPayload: transport.wantsPayload !== false, listens: transport.listens !== false, seq: 0, sessions: new Set(), explicit: new Set(), open: true,
+    });
     this.trace?.({ type: 'conn', t: this.clock.now(), connId, state: 'open' });
     this.heartbeat?.addConnection(connId);
   }
@@ -326,7 +403,13 @@ export class Gateway {
     if (conn === undefined) return;
     conn.open = false;
     this.conns.delete(connId);
-    for (const sessionKey of conn.sessions) this.subscribers.get(sessionKey)?.delete(connId);
+    for (const sessionKey of conn.sessions) {
+      const set = this.subscribers.get(sessionKey);
+      if (set === undefined) continue;
+      set.delete(connId);
+      // BOUND-5: an empty set is not kept for a session nobody watches. (conn.explicit goes with conn.)
+      if (set.size === 0) this.subscribers.delete(sessionKey);
+    }
     this.heartbeat?.removeConnection(connId);
     this.trace?.({ type: 'conn', t: this.clock.now(), connId, state: 'closed' });
   }
@@ -338,8 +421,14 @@ export class Gateway {
   }
 
   /** Subscribes a connection to a session's events; a busy session's lane.status is sent at once (STATUS-1). */
-  subscribe(connId: string, sessionKey: string): LaneStatusPayload {
+  subscribe(connId: string, sessionKey: string, explicit = true): LaneStatusPayload {
     const conn = this.requireConn(connId);
+    if (!conn.sessions.has(sessionKey) && conn.sessions.size >= this.limits.maxSubscriptionsPerConnection) {
+      throw new GatewayRequestError(ErrorCodes.INVALID_REQUEST, `too many subscriptions: a connection may watch at most ${this.limits.maxSubscriptionsPerConnection} sessions`, {
+        code: 'SUBSCRIPTION_LIMIT', limit: this.limits.maxSubscriptionsPerConnection,
+      });
+    }
+    if (explicit) conn.explicit.add(sessionKey);
     const status = this.router.status(sessionKey, 'subscribe');
     if (conn.sessions.has(sessionKey)) return status;
     conn.sessions.add(sessionKey);
@@ -359,14 +448,16 @@ export class Gateway {
   /** chat.send (WS-*): idempotent per (sessionKey, idempotencyKey). */
   chatSend(connId: string, params: ChatSendParams): ChatSendResult {
     const conn = this.requireConn(connId);
+    const now = this.clock.now();
+    this.sweep(now);
     const key = `${params.sessionKey}\u0000${params.idempotencyKey}`;
-    const seen = this.idempotency.get(key);
-    if (seen !== undefined) return { ...seen, status: seen.status === 'rejected' ? 'rejected' : 'in_flight' };
-    this.subscribe(conn.id, params.sessionKey);
-    const toldRunId = `${this.runIdPrefix}${++this.nextRun}`;
+    const seen = this.idempotency.get(key)?.result;
+    if (seen !== undefined && seen !== null) return { ...seen, status: seen.status === 'rejected' ? 'rejected' : 'in_flight' };
+    if (conn.listens) this.subscribe(conn.id, params.sessionKey, false);
+    const toldRunId = this.newRunId();
     // DEP-3 (today's OpenClaw): a message for a busy session is answered with an empty final and runs later under a new runId.
     const silent = this.profile.silentFollowups && this.router.isSessionBusy(params.sessionKey);
-    const routerRunId = silent ? `${this.runIdPrefix}${++this.nextRun}` : toldRunId;
+    const routerRunId = silent ? this.newRunId() : toldRunId;
     const msg: InboundMessage = {
       msgId: `m${++this.nextMsg}`,
       runId: routerRunId,
@@ -378,8 +469,11 @@ export class Gateway {
       // OpenClaw's default agent; a gateway with several agents would route by session key.
       agentId: 'main',
     };
-    const now = this.clock.now();
-    this.messages.set(msg.msgId, { msg, toldRunId, acceptedAt: now });
+    this.messages.set(msg.msgId, { msg, toldRunId, acceptedAt: now, idemKey: key });
+    // Set before accept: a message refused at the door releases its key inside accept (onSettle).
+    const entry: IdempotencyEntry = { result: null, expiresAt: Infinity };
+    this.idempotency.set(key, entry);
+    this.evicted.delete(params.sessionKey);
     if (silent) this.toldToRouter.set(toldRunId, routerRunId);
     if (this.keepHistory) this.remember(params.sessionKey, 'user', toldRunId, params.message);
     if (this.heartbeat !== null) this.heartbeat.watch(connId, routerRunId, { enqueuedAt: now });
@@ -389,7 +483,7 @@ export class Gateway {
       status: receipt.status,
       ...(receipt.code !== null ? { code: receipt.code } : {}),
     };
-    this.idempotency.set(key, result);
+    entry.result = result;
     if (silent && receipt.status === 'queued') {
       this.sendTo(conn, Events.CHAT, this.chatPayload(toldRunId, params.sessionKey, 0, 'final', { message: assistantMessage('') }), toldRunId, 'final');
     }
@@ -400,30 +494,76 @@ export class Gateway {
   chatAbort(connId: string, params: { sessionKey: string; runId?: string }): { aborted: string[] } {
     this.requireConn(connId);
     const runId = params.runId === undefined ? undefined : this.resolveRunId(params.runId);
+    if (runId !== undefined) this.requireRunInSession(runId, params.sessionKey, params.runId!);
+    this.touchSession(params.sessionKey);
     return this.router.abort(params.sessionKey, runId);
   }
 
-  /** chat.history: the transcript, and the partial output of a running run ("View partial output"). */
-  chatHistory(connId: string, params: ChatHistoryParams): {
-    sessionKey: string;
-    messages: { role: 'user' | 'assistant'; runId: string; text: string }[];
-    partial: { runId: string; text: string; elapsedMs: number } | null;
-  } {
+  /**
+   * chat.history: the transcript, and the partial output of a running run
+   * ("View partial output"), paged (BOUND-4): at most `limit` entries and
+   * historyReplyMaxBytes of text per reply, newest last; `before` asks for
+   * the page ending before an entry index a previous reply gave as `nextBefore`.
+   */
+  chatHistory(connId: string, params: ChatHistoryParams & { before?: number }): ChatHistoryReply {
     this.requireConn(connId);
-    const limit = params.limit ?? HISTORY_LIMIT;
-    const messages = (this.history.get(params.sessionKey) ?? []).slice(-limit);
-    let partial: { runId: string; text: string; elapsedMs: number } | null = null;
+    const sessionKey = params.sessionKey;
     const wanted = params.runId === undefined ? undefined : this.resolveRunId(params.runId);
+    if (wanted !== undefined) this.requireRunInSession(wanted, sessionKey, params.runId!);
+    const memory = this.history.get(sessionKey);
+    if (memory === undefined && this.evicted.has(sessionKey) && !this.sessionHasRun(sessionKey)) {
+      throw new GatewayRequestError(
+        ErrorCodes.INVALID_REQUEST,
+        `session ${sessionKey.slice(0, 200)} was evicted after ${this.limits.sessionIdleMs} ms idle: its transcript is gone`,
+        { code: 'SESSION_EVICTED', idleMs: this.limits.sessionIdleMs },
+      );
+    }
+    const reply: ChatHistoryReply = { sessionKey, messages: [], partial: null };
+    if (memory !== undefined) {
+      this.touchSession(sessionKey);
+      this.pageHistory(memory, params.limit ?? this.limits.historyMaxMessages, params.before, reply);
+    }
+    let partial: { run: Run; live: LiveRun } | null = null;
     for (const live of this.live.values()) {
       const run = live.run;
-      const matches = wanted !== undefined ? run.runId === wanted || run.parent?.runId === wanted : run.sessionKey === params.sessionKey;
+      const matches = wanted !== undefined
+        ? (run.runId === wanted && run.sessionKey === sessionKey) || (run.parent?.runId === wanted && run.parent.sessionKey === sessionKey)
+        : run.sessionKey === sessionKey;
       if (!matches) continue;
       // The deepest running descendant is what is being generated now.
-      if (partial === null || run.parent !== null) {
-        partial = { runId: run.runId, text: live.text + live.pendingDelta, elapsedMs: this.clock.now() - run.startedAt };
-      }
+      if (partial === null || run.parent !== null) partial = { run, live };
     }
-    return { sessionKey: params.sessionKey, messages, partial };
+    if (partial !== null) {
+      const full = partial.live.text + partial.live.pendingDelta;
+      const text = tailUtf8(full, this.limits.partialMaxBytes);
+      reply.partial = { runId: partial.run.runId, text, elapsedMs: this.clock.now() - partial.run.startedAt, ...(text.length < full.length ? { truncated: true as const } : {}) };
+    }
+    return reply;
+  }
+
+  private pageHistory(memory: SessionMemory, limit: number, before: number | undefined, reply: ChatHistoryReply): void {
+    const entries = memory.entries;
+    const end = before === undefined ? entries.length : Math.max(0, Math.min(entries.length, before - memory.firstIndex));
+    let budget = this.limits.historyReplyMaxBytes;
+    let start = end;
+    const page: HistoryMessage[] = [];
+    while (start > 0 && page.length < limit) {
+      const entry = entries[start - 1]!;
+      const cost = entry.bytes + ENTRY_OVERHEAD_BYTES;
+      if (cost > budget) {
+        // Always make progress: an entry larger than a whole reply is sent cut, alone.
+        if (page.length > 0) break;
+        page.push({ role: entry.role, runId: entry.runId, text: headUtf8(entry.text, Math.max(0, budget - ENTRY_OVERHEAD_BYTES)), truncated: true });
+        start--;
+        break;
+      }
+      budget -= cost;
+      page.push(entry.truncated ? { role: entry.role, runId: entry.runId, text: entry.text, truncated: true } : { role: entry.role, runId: entry.runId, text: entry.text });
+      start--;
+    }
+    page.reverse();
+    reply.messages = page;
+    if (start > 0) reply.nextBefore = memory.firstIndex + start;
   }
 
   diagnosticsLanes(): ReturnType<SessionRouter['scheduler']['diagnostics']> {
@@ -447,6 +587,7 @@ export class Gateway {
     if (this.tickSliceTimer !== null) this.clock.clearTimeout(this.tickSliceTimer);
     this.tickSliceTimer = null;
     this.heartbeat?.close();
+    this.router.stopTimers();
     for (const live of this.live.values()) {
       if (live.deltaTimer !== null) this.clock.clearTimeout(live.deltaTimer);
       live.deltaTimer = null;
@@ -553,11 +694,19 @@ export class Gateway {
       if (this.keepHistory) this.remember(run.sessionKey, 'assistant', run.runId, live.text);
     }
     this.heartbeat?.unwatchRun(run.runId);
+    const now = this.clock.now();
     for (const m of run.messages) {
       const info = this.messages.get(m.msgId);
       if (info !== undefined && info.toldRunId !== run.runId) this.toldToRouter.delete(info.toldRunId);
+      if (info !== undefined) this.releaseKey(info.idemKey, now);
       this.messages.delete(m.msgId);
     }
+    const carried = this.keysByCarrier.get(run.runId);
+    if (carried !== undefined) {
+      this.keysByCarrier.delete(run.runId);
+      for (const key of carried) this.releaseKey(key, now);
+    }
+    if (this.isUserRun(run)) this.touchSession(run.sessionKey);
     if (outcome === 'ok') live.completion.done(live.text);
     else live.completion.fail(new Error(value ?? 'run failed'));
   }
@@ -570,6 +719,7 @@ export class Gateway {
     const told = info?.toldRunId ?? message.runId;
     if (outcome === 'rejected' || outcome === 'aborted') {
       this.messages.delete(message.msgId);
+      if (info !== undefined) this.releaseKey(info.idemKey, this.clock.now());
       this.heartbeat?.unwatch(message.connId ?? '', message.runId);
       if (conn !== undefined && this.profile.notifyRejected) {
         // QUEUE-21: the sender hears what happened to its message.
@@ -584,7 +734,15 @@ export class Gateway {
       // merged / steered / summarized: the sender now waits on the carrying run.
       this.heartbeat?.unwatch(message.connId, message.runId);
       this.heartbeat?.watch(message.connId, runId, { enqueuedAt: info?.acceptedAt ?? this.clock.now() });
-      if (outcome === 'steered' || outcome === 'summarized') this.messages.delete(message.msgId);
+      if (outcome === 'steered' || outcome === 'summarized') {
+        this.messages.delete(message.msgId);
+        // Its sender waits on the carrying run: the key is released when that run ends.
+        if (info !== undefined) {
+          const keys = this.keysByCarrier.get(runId);
+          if (keys === undefined) this.keysByCarrier.set(runId, [info.idemKey]);
+          else keys.push(info.idemKey);
+        }
+      }
       if (conn !== undefined && this.profile.laneStatus) {
         this.sendTo(conn, Events.CHAT, this.chatPayload(told, message.sessionKey, 0, 'status', { status: outcome, carriedBy: runId }), told, 'status');
       }
@@ -659,6 +817,8 @@ export class Gateway {
     this.tickTimer = this.clock.setTimeout(() => {
       this.tickTimer = null;
       if (this.closed) return;
+      // BOUND-1/3: forgetting rides on the tick, so an idle gateway forgets too (no timer of its own).
+      this.sweep(this.clock.now());
       this.broadcastTick({ ts: this.clock.now() });
       this.scheduleTick();
     }, interval);
@@ -709,11 +869,131 @@ export class Gateway {
     return this.toldToRouter.get(runId) ?? runId;
   }
 
+  /** A run id is resolved only within its own session (AUTH-5): another session's live run is an error, never data. */
+  private requireRunInSession(runId: string, sessionKey: string, asked: string): void {
+    const run = this.router.getRun(runId) ?? this.router.runForMessage(runId);
+    if (run !== undefined && run.sessionKey !== sessionKey) {
+      throw new GatewayRequestError(ErrorCodes.INVALID_REQUEST, `run ${asked.slice(0, 200)} is not a run of session ${sessionKey.slice(0, 200)}`, { code: 'RUN_NOT_IN_SESSION' });
+    }
+  }
+
+  private sessionHasRun(sessionKey: string): boolean {
+    if (this.router.isSessionBusy(sessionKey)) return true;
+    for (const live of this.live.values()) if (live.run.sessionKey === sessionKey) return true;
+    return false;
+  }
+
   private remember(sessionKey: string, role: 'user' | 'assistant', runId: string, text: string): void {
-    let list = this.history.get(sessionKey);
-    if (list === undefined) this.history.set(sessionKey, (list = []));
-    list.push({ role, runId, text });
-    if (list.length > HISTORY_LIMIT) list.splice(0, list.length - HISTORY_LIMIT);
+    const now = this.clock.now();
+    let memory = this.history.get(sessionKey);
+    if (memory === undefined) memory = { entries: [], bytes: 0, firstIndex: 0, lastActiveAt: now };
+    else this.history.delete(sessionKey);
+    memory.lastActiveAt = now;
+    this.history.set(sessionKey, memory);
+    // BOUND-2: one entry holds at most a quarter of historyMaxBytes (so a cut message and its answer fit
+    // together); the session at most historyMaxMessages entries and historyMaxBytes.
+    const maxBytes = this.limits.historyMaxBytes;
+    const kept = headUtf8(text, Math.max(1, Math.floor(maxBytes / 4)));
+    const bytes = Buffer.byteLength(kept);
+    memory.entries.push({ role, runId, text: kept, bytes, truncated: kept.length !== text.length });
+    memory.bytes += bytes;
+    let drop = 0;
+    let dropped = 0;
+    while (memory.entries.length - drop > this.limits.historyMaxMessages || memory.bytes - dropped > maxBytes) {
+      dropped += memory.entries[drop]!.bytes;
+      drop++;
+    }
+    if (drop > 0) {
+      memory.entries.splice(0, drop);
+      memory.bytes -= dropped;
+      memory.firstIndex += drop;
+    }
+  }
+
+  /** The session was used now: it moves to the back of the eviction order (BOUND-3). */
+  private touchSession(sessionKey: string): void {
+    const memory = this.history.get(sessionKey);
+    if (memory === undefined) return;
+    this.history.delete(sessionKey);
+    memory.lastActiveAt = this.clock.now();
+    this.history.set(sessionKey, memory);
+  }
+
+  private releaseKey(key: string, now: number): void {
+    const entry = this.idempotency.get(key);
+    if (entry === undefined || entry.expiresAt !== Infinity) return;
+    entry.expiresAt = now + this.limits.idempotencyWindowMs;
+    this.idempotencyExpiry.push({ key, at: entry.expiresAt });
+  }
+
+  /**
+   * BOUND-1 and BOUND-3: forgets idempotency keys whose window has passed and
+   * sessions idle for sessionIdleMs. Amortized O(1) per key and per session
+   * forgotten: both are kept in the order they expire.
+   */
+  private sweep(now: number): void {
+    let head: { key: string; at: number } | undefined;
+    while ((head = this.idempotencyExpiry.peek()) !== undefined && head.at <= now) {
+      this.idempotencyExpiry.shift();
+      const entry = this.idempotency.get(head.key);
+      if (entry !== undefined && entry.expiresAt === head.at) this.idempotency.delete(head.key);
+    }
+    const idleMs = this.limits.sessionIdleMs;
+    // Each session is looked at once per sweep at most: a busy one goes to the back.
+    let budget = this.history.size;
+    for (const [sessionKey, memory] of this.history) {
+      if (budget-- <= 0 || memory.lastActiveAt + idleMs > now) break;
+      if (this.sessionHasRun(sessionKey)) {
+        this.touchSession(sessionKey);
+        continue;
+      }
+      this.history.delete(sessionKey);
+      this.dropImplicitSubscriptions(sessionKey);
+      this.evicted.delete(sessionKey);
+      this.evicted.set(sessionKey, now);
+      if (this.evicted.size > this.limits.evictedKeysRemembered) {
+        const oldest = this.evicted.keys().next();
+        if (oldest.done !== true) this.evicted.delete(oldest.value);
+      }
+    }
+  }
+
+  /**
+   * BOUND-5: an evicted session keeps the subscriptions asked for with
+   * sessions.subscribe (a watcher still hears its later events) and loses
+   * those that came with a chat.send (the sender subscribes again with its
+   * next one): a connection sending to ever new sessions holds no more of
+   * them than the sessions the gateway remembers.
+   */
+  private dropImplicitSubscriptions(sessionKey: string): void {
+    const set = this.subscribers.get(sessionKey);
+    if (set === undefined) return;
+    for (const connId of [...set]) {
+      const conn = this.conns.get(connId);
+      if (conn === undefined || conn.explicit.has(sessionKey)) continue;
+      conn.sessions.delete(sessionKey);
+      set.delete(connId);
+    }
+    if (set.size === 0) this.subscribers.delete(sessionKey);
+  }
+
+  /** What the gateway holds, for the bounds tests and the soak bench (counts, not bytes). */
+  memoryCounts(): { idempotencyKeys: number; sessions: number; historyEntries: number; historyBytes: number; evictedKeys: number; subscribedSessions: number; liveMessages: number } {
+    let historyEntries = 0;
+    let historyBytes = 0;
+    for (const m of this.history.values()) {
+      historyEntries += m.entries.length;
+      historyBytes += m.bytes;
+    }
+    return {
+      idempotencyKeys: this.idempotency.size,
+      sessions: this.history.size,
+      historyEntries,
+      historyBytes,
+      evictedKeys: this.evicted.size,
+      subscribedSessions: this.subscribers.size,
+      liveMessages: this.messages.size,
+    };
   }
 }
 

@@ -357,6 +357,19 @@ export class SessionRouter {
     return this.scheduler.whenIdle();
   }
 
+  /**
+   * Clears the router's own timers (the STATUS-4 wait-warning timer, collect
+   * drains) without touching runs: after a stop nothing of it holds the event
+   * loop (a gateway process exits at once instead of up to warnThresholdMs later).
+   */
+  stopTimers(): void {
+    this.waits.close();
+    for (const session of this.sessions.values()) {
+      if (session.drainTimer !== null) this.clock.clearTimeout(session.drainTimer);
+      session.drainTimer = null;
+    }
+  }
+
   // ------------------------------------------------------------ nested agents (LANE-20..24)
 
   /**

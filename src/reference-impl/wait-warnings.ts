@@ -21,10 +21,14 @@ export interface WaitWarningsOptions<T> {
   warn(items: T[]): void;
 }
 
+const MIN_COMPACT_AT = 1_024;
+
 export class WaitWarnings<T> {
   private readonly queue = new Deque<{ item: T; start: number }>(16);
   private timer: TimerHandle | null = null;
   private timerDue = Infinity;
+  /** Queue length at which entries that stopped waiting are dropped (see track). */
+  private compactAt = MIN_COMPACT_AT;
 
   constructor(private readonly options: WaitWarningsOptions<T>) {}
 
@@ -33,6 +37,15 @@ export class WaitWarnings<T> {
     this.queue.push({ item, start });
     const due = start + this.options.thresholdMs;
     if (this.timer === null || due < this.timerDue) this.arm(due);
+    // Entries leave only when the timer passes them, so a busy gateway held every item of the last
+    // thresholdMs (messages with their text) after they had stopped waiting (issue 15). Dropping
+    // those now and then keeps the queue under twice what still waits, amortized O(1) per track;
+    // the timer and the order of warnings are unchanged (onTimer skips such entries anyway).
+    if (this.queue.length >= this.compactAt) {
+      const { stillWaiting } = this.options;
+      this.queue.filterInPlace((entry) => stillWaiting(entry.item, entry.start));
+      this.compactAt = Math.max(MIN_COMPACT_AT, 2 * this.queue.length);
+    }
   }
 
   close(): void {

@@ -44,7 +44,8 @@ const SCHEMAS: Record<string, object> = {
   [Methods.CHAT_HISTORY]: {
     type: 'object',
     required: ['sessionKey'],
-    properties: { sessionKey: nonEmpty, runId: nonEmpty, limit: { type: 'integer', minimum: 1, maximum: 1000 } },
+    // `before`: the page cursor a previous reply gave as nextBefore (BOUND-4).
+    properties: { sessionKey: nonEmpty, runId: nonEmpty, limit: { type: 'integer', minimum: 1, maximum: 1000 }, before: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } },
   },
   [Methods.SESSIONS_SUBSCRIBE]: {
     type: 'object',

@@ -106,7 +106,9 @@ export const arbQueueMode: fc.Arbitrary<QueueMode> = fc.constantFrom(...QUEUE_MO
 
 export function arbWorkloadConfig(nestedAgentParallel?: boolean): fc.Arbitrary<WorkloadConfig> {
   return fc.record({
-    mainMaxConcurrent: fc.integer({ min: 1, max: 4 }),
+    // Often 1, as the conformance explorer does (src/conformance/explore/workload.ts): runs then wait for
+    // `main` holding their session slot (LANE-7), where aborts, drops and interrupts of such runs matter.
+    mainMaxConcurrent: fc.oneof({ weight: 2, arbitrary: fc.constant(1) }, { weight: 3, arbitrary: fc.integer({ min: 1, max: 4 }) }),
     subagentMaxConcurrent: fc.integer({ min: 1, max: 3 }),
     nestedMaxConcurrent: fc.integer({ min: 1, max: 2 }),
     mode: arbQueueMode,

@@ -23,6 +23,10 @@ import { startFakeModel, type FakeModelServer, type RequestLogEntry } from '../.
 import { CASCADE_SCRIPT, type FakeModelScript } from '../../src/fake-model/script.ts';
 import { HttpModelClient, ModelError, type ChatCompletionRequest, type ToolCallDelta } from '../../src/reference-impl/http-model-runtime.ts';
 import { GATEWAY_MUTANTS } from './mutants/gateway-mutants.ts';
+import { CASES_B_MUTANTS } from './mutants/cases-b-mutants.ts';
+import { silentFollowups } from './mutants/gateway-silent-followups.ts';
+import { MODEL_FAULT_CASES } from '../../src/conformance/cases/model-faults.ts';
+import { NESTED_CASES } from '../../src/conformance/cases/nested.ts';
 
 const GATEWAY_CASES: readonly ConformanceCase[] = [...QUEUE_CASES, ...STATUS_CASES, ...HB_CASES, ...TOOL_CASES, ...CASCADE_CASES, ...SESSION_CASES];
 
@@ -285,4 +289,61 @@ describe('scripted model: the same script, in-process and over HTTP', () => {
       clock.uninstall();
     }
   });
+});
+
+// ------------------------------------------------------------------ cases-B: splits, QUEUE-11, model faults, nested agents, tool arguments
+
+describe('the queue, model-fault and nested-agent cases (issue 11)', () => {
+  const CASES: readonly ConformanceCase[] = [...GATEWAY_CASES, ...MODEL_FAULT_CASES, ...NESTED_CASES];
+
+  it('cover QUEUE-11 and LANE-21..LANE-24, each case declaring what it needs of the gateway', () => {
+    const cited = new Set(CASES.flatMap((c) => c.rules));
+    expect(['QUEUE-11', 'LANE-21', 'LANE-22', 'LANE-23', 'LANE-24'].filter((r) => !cited.has(r))).toEqual([]);
+    for (const c of [...NESTED_CASES]) expect(c.needs?.length ?? 0, c.id).toBeGreaterThan(0);
+    // One configuration per case: no queue case needs two queue modes unless it is about resolving them (QUEUE-1).
+    for (const c of QUEUE_CASES) {
+      const modes = (c.needs ?? []).filter((n) => 'queueMode' in n);
+      if (!c.rules.includes('QUEUE-1') && !c.rules.includes('LANE-23')) expect(modes.length, c.id).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('the reference passes the model-fault and nested cases in process', async () => {
+    const report = await runSuite({ target: referenceTarget(), cases: [...MODEL_FAULT_CASES, ...NESTED_CASES], caseTimeoutMs: 30_000 });
+    expect(failures(report)).toEqual([]);
+  });
+
+  it('a followup-only gateway gets the followup halves run and the collect halves n/a, naming its declaration', async () => {
+    const adapter = { ...referenceAdapter, name: 'followup only', supports: { queueModes: ['followup'] as const } };
+    const runs = ['queue.cap.drop-new', 'queue.abort.queued', 'queue.clear.operator', 'queue.nothing-lost.burst', 'queue.abort.holding-session', 'model.stall.past-timeout'];
+    const only = [...runs, 'queue.collect.drop-new', 'queue.collect.abort-buffered', 'queue.collect.clear-operator'];
+    const report = await runSuite({ target: targetFromAdapter(adapter), cases: CASES, only });
+    const byId = new Map(report.results.map((r) => [r.id, r]));
+    // The cases that take any waiting mode run in the one it declares (in process: configured with followup).
+    for (const id of runs) expect(byId.get(id)?.status, `${id}: ${byId.get(id)?.reason}`).toBe('pass');
+    for (const id of ['queue.collect.drop-new', 'queue.collect.abort-buffered', 'queue.collect.clear-operator']) {
+      expect(byId.get(id)?.status, id).toBe('n/a');
+      expect(byId.get(id)?.reason).toMatch(/^declared unsupported: supports\.queueModes does not list collect/);
+    }
+  });
+
+  it("queue.nothing-lost.burst fails a gateway that closes followups with an empty final (no verdict on what did not happen)", async () => {
+    const report = await runSuite({ target: targetFromAdapter(silentFollowups.adapter), cases: CASES, only: ['queue.nothing-lost.burst'], seed: 3 });
+    const burst = report.results[0]!;
+    expect(burst.status, burst.reason).toBe('fail');
+    expect(burst.checks.map((k) => k.rule)).toContain('WS-17');
+  });
+
+  for (const mutant of CASES_B_MUTANTS) {
+    it(`${mutant.name} (${mutant.breaks}) is caught by ${mutant.caughtBy.id} under ${mutant.caughtBy.rules.join('/')}`, async () => {
+      const report = await runSuite({ target: targetFromAdapter(mutant.adapter), cases: CASES, caseTimeoutMs: 30_000 });
+      const catcher = report.results.find((r) => r.id === mutant.caughtBy.id)!;
+      expect(catcher.status, `${catcher.id}: ${catcher.reason}`).toBe('fail');
+      expect(mutant.caughtBy.rules).toContain(catcher.rule);
+      const allowed = [mutant.caughtBy.id, ...mutant.alsoFails];
+      const unexpected = report.results
+        .filter((r) => r.status === 'error' || (r.status === 'fail' && !allowed.includes('*') && !matchesFilter(r.id, allowed.map((a) => (a.endsWith('.*') ? a.slice(0, -1) : a)))))
+        .map((r) => `${r.id} ${r.status}: ${r.reason}`);
+      expect(unexpected).toEqual([]);
+    });
+  }
 });

@@ -118,6 +118,7 @@ describe.skipIf(!installed)("OpenClaw's command queue (installed peer, in proces
  * lane case must pass for that mutant.
  */
 const EXPECTED_CATCHES: Record<string, Record<string, string>> = {
+  'blank-not-main': { 'lane.name.blank-is-main': 'LANE-1' },
   'no-session-lock': {
     'lane.session.exclusive': 'LANE-2',
     'lane.session.held-while-waiting': 'LANE-2',

@@ -1,6 +1,7 @@
 /**
  * The reference webchat (src/webchat/) end to end, in real headless
- * Chromium (Debian's `chromium`, driven by playwright-core), against the
+ * Chromium (Debian's `chromium` when installed, else the one inside the npm
+ * package @sparticuz/chromium; driven by playwright-core), against the
  * reference gateway on 127.0.0.1 with modelled agents playing the
  * nested-agent cascade (seed 004) at SCALE x real time.
  *
@@ -16,7 +17,11 @@
  * deliberate 250 ms block, so "no long task" cannot pass because nothing
  * was measuring.
  *
- * No Chromium on PATH fails the suite (it never skips): apt-get install -y chromium.
+ * The browser: Debian's `chromium` on PATH if there is one, otherwise the
+ * headless Chromium shipped inside the devDependency @sparticuz/chromium
+ * (`executablePath()` extracts it to /tmp in a few seconds; launched with
+ * the package's own `args`). So `npm install && npm test` needs no apt step.
+ * If neither can be launched the suite fails (it never skips).
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -25,6 +30,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import sparticuzChromium from '@sparticuz/chromium';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { WebSocket } from 'ws';
@@ -151,13 +157,29 @@ function elapsedSeconds(agentLine: string): number {
 
 // ---------------------------------------------------------------- environment
 
-function findChromium(): string | null {
+function debianChromium(): string | null {
   try {
     const path = execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim();
     return path === '' ? null : path;
   } catch {
     return null;
   }
+}
+
+/** Debian's chromium when installed, else the one packed in @sparticuz/chromium (extracted to /tmp), each with its own flags. */
+async function findChromium(): Promise<{ source: string; executablePath: string; args: string[] }> {
+  const debian = debianChromium();
+  if (debian !== null) return { source: 'Debian chromium', executablePath: debian, args: CHROMIUM_ARGS };
+  let executablePath: string;
+  try {
+    executablePath = await sparticuzChromium.executablePath();
+  } catch (error) {
+    throw new Error(`no chromium on PATH and @sparticuz/chromium could not extract its browser: ${(error as Error).message}`);
+  }
+  // Its flags are made for one page per Lambda call: --single-process brings the whole browser down
+  // when the first context closes, and this suite opens one context per test.
+  const args = sparticuzChromium.args.filter((a) => a !== '--single-process');
+  return { source: '@sparticuz/chromium', executablePath, args: [...args, ...CHROMIUM_ARGS.filter((a) => !args.includes(a))] };
 }
 
 function cascadeVariant(): ScenarioVariant {
@@ -202,9 +224,10 @@ class FlakyProxy {
   private readonly pairs = new Set<{ client: Socket; upstream: Socket; frozen: boolean }>();
   private constructor(private readonly server: NetServer, readonly port: number) {}
 
-  static async start(targetPort: number): Promise<FlakyProxy> {
+  /** `listenPort`: the port to take (one in the gateway's allowedOrigins, AUTH-2); default any. */
+  static async start(targetPort: number, listenPort = 0): Promise<FlakyProxy> {
     const server = createNetServer();
-    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    await new Promise<void>((ok) => server.listen(listenPort, '127.0.0.1', ok));
     const port = (server.address() as { port: number }).port;
     const proxy = new FlakyProxy(server, port);
     server.on('connection', (client) => proxy.onConnection(client, targetPort));
@@ -258,21 +281,26 @@ let browser: Browser | null = null;
 let context: BrowserContext | null = null;
 let server: GatewayServer | null = null;
 let proxy: FlakyProxy | null = null;
+/** Chosen before the gateway starts: a page served through the proxy has the proxy's origin, which the gateway must allow (AUTH-2). */
+let proxyPort = 0;
 let home: string | null = null;
 const sockets: WebSocket[] = [];
 const MESSAGES = cascadeMessages();
 
 beforeAll(async () => {
-  const executablePath = findChromium();
-  if (executablePath === null) throw new Error('Chromium not found: apt-get install -y chromium');
+  const found = await findChromium();
   home = mkdtempSync(join(tmpdir(), 'lanesim-webchat-'));
-  browser = await chromium.launch({
-    executablePath,
-    args: CHROMIUM_ARGS,
-    headless: true,
-    // Chromium writes crash reports and caches under HOME/XDG dirs: keep them in the temp dir.
-    env: { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, 'config'), XDG_CACHE_HOME: join(home, 'cache') },
-  });
+  try {
+    browser = await chromium.launch({
+      executablePath: found.executablePath,
+      args: found.args,
+      headless: true,
+      // Chromium writes crash reports and caches under HOME/XDG dirs: keep them in the temp dir.
+      env: { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, 'config'), XDG_CACHE_HOME: join(home, 'cache') },
+    });
+  } catch (error) {
+    throw new Error(`${found.source} (${found.executablePath}) did not launch: ${(error as Error).message.split('\n')[0]}`);
+  }
   const variant = cascadeVariant();
   const agentPrng = new Prng(nestedAgentCascade.defaultSeed);
   const agents = new SimulatedAgents(scaledClock(globalClock, SCALE), agentPrng, (run: Run): AgentScript => nestedAgentCascade.script(run, agentPrng, variant));
@@ -283,11 +311,16 @@ beforeAll(async () => {
     agents: { defaults: { lane: { warnThresholdMs: WARN_MS } } },
     gateway: { heartbeat: { intervalMs: HEARTBEAT_MS }, tickIntervalMs: TICK_MS },
   });
+  const probe = createNetServer();
+  await new Promise<void>((ok) => probe.listen(0, '127.0.0.1', ok));
+  proxyPort = (probe.address() as { port: number }).port;
+  await new Promise<void>((ok) => probe.close(() => ok()));
   server = await GatewayServer.start({
     config: parseConfig(config),
     runtime: agents,
     profile: variant.profile,
     token: TOKEN,
+    allowedOrigins: [`http://127.0.0.1:${proxyPort}`],
     tools: new ToolRegistry(),
     http: webchatHttpHandler(),
   });
@@ -339,7 +372,7 @@ async function nodeClient(port: number): Promise<{ request(method: string, param
     ws.on('message', (data) => {
       const f = JSON.parse(String(data)) as { type: string; event?: string; id?: string; ok?: boolean; payload?: Record<string, unknown> };
       if (f.type === 'event' && f.event === 'connect.challenge') {
-        ws.send(JSON.stringify({ type: 'req', id: 'hello', method: 'connect', params: { minProtocol: 4, maxProtocol: 4, client: { id: 'e2e', version: '0', platform: 'node', mode: 'test' }, role: 'operator', scopes: [], auth: { token: TOKEN } } }));
+        ws.send(JSON.stringify({ type: 'req', id: 'hello', method: 'connect', params: { minProtocol: 4, maxProtocol: 4, client: { id: 'e2e', version: '0', platform: 'node', mode: 'test' }, role: 'operator', scopes: ['operator.read', 'operator.write'], auth: { token: TOKEN } } }));
       } else if (f.type === 'res' && f.id === 'hello') {
         if (f.ok === true) ok();
         else fail(new Error('handshake refused'));
@@ -450,7 +483,8 @@ describe(`webchat in headless Chromium: nested-agent cascade at ${SCALE}x`, () =
     await until(page, `/lorem/.test(document.getElementById('overlay-partial-text')?.textContent ?? '')`, 2_000, 'the partial output');
     const head = (await page.textContent('#overlay-partial-box .overlay__partial-head')) ?? '';
     // While CC works, the partial is its nested run's (WS-19), named by the agent lane.status names (STATUS-9).
-    expect(head).toMatch(/^Output so far · (main|claude-code) · run-\d+(>n\d+)? · ~\d+s · [\d,]+ chars$/);
+    // Run ids are random UUIDs on a real gateway (AUTH-6).
+    expect(head).toMatch(/^Output so far · (main|claude-code) · [0-9a-f-]{36}(>n\d+)? · ~\d+s · [\d,]+ chars$/);
 
     // The screenshot for the README: counts, agent, elapsed, warning, buttons, partial output.
     mkdirSync(dirname(ARTIFACT), { recursive: true });
@@ -499,7 +533,7 @@ describe(`webchat in headless Chromium: nested-agent cascade at ${SCALE}x`, () =
 
   test('a silent connection is declared lost and replaced, with exponential backoff and jitter, and the session is re-subscribed', { timeout: 30_000 }, async () => {
     const sessionKey = 'agent:main:webchat-reconnect';
-    proxy = await FlakyProxy.start(server!.port);
+    proxy = await FlakyProxy.start(server!.port, proxyPort);
     const page = await openPage(proxy.port, sessionKey);
     let debug = await debugOf(page);
     const firstConn = debug.subscribes.at(-1)!.connId;

@@ -218,7 +218,10 @@ const probes: Record<string, Probe> = {
     expect(c.log.slice(1).filter((r) => !isRes(r) && (r.frame as { event?: string }).event !== 'tick')).toHaveLength(0);
     // Params absent are {} for methods that take none.
     expect((await c.request('health')).ok).toBe(true);
-    expect((await c.request('diagnostics.lanes')).ok).toBe(true);
+    // diagnostics.lanes needs operator.admin (AUTH-3), which this client (read + write) lacks: refused after the params check.
+    const admin = await c.request('diagnostics.lanes');
+    expect(admin.ok).toBe(false);
+    expect(admin.error).toMatchObject({ code: 'INVALID_REQUEST', message: 'missing scope: operator.admin', details: { code: 'MISSING_SCOPE', scope: 'operator.admin' } });
     await expectUsable(c);
   },
 

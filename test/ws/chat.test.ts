@@ -9,7 +9,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import type { LaneStatusPayload, TraceEvent } from '../../src/model/events.ts';
 import { gatewayPerTest, type FixtureOptions, type GatewayFixture } from '../support/gateway-fixture.ts';
-import { ClientPool, isChat, isEvent, isRes, loopDelayMonitor, sleep, type ChatPayload, type Received, type TestClient } from '../support/ws-test-client.ts';
+import { ClientPool, connectParams, isChat, isEvent, isRes, loopDelayMonitor, sleep, type ChatPayload, type Received, type TestClient } from '../support/ws-test-client.ts';
 
 const { pool, start } = gatewayPerTest();
 let keySeq = 0;
@@ -270,7 +270,10 @@ describe('chat.abort (WS-18, QUEUE-18)', () => {
     const first = await send(a, 's', 'first [think=20 stream=300]');
     expect((await a.request('chat.abort', { sessionKey: 's', runId: 'nope' })).payload).toEqual({ aborted: [] });
     expect((await a.request('chat.abort', { sessionKey: 'other' })).payload).toEqual({ aborted: [] });
-    expect((await a.request('chat.abort', { sessionKey: 'other', runId: first.runId })).payload).toEqual({ aborted: [] });
+    // AUTH-5: a run id is resolved only within its own session: another session's run is an error, and goes on.
+    const foreign = await a.request('chat.abort', { sessionKey: 'other', runId: first.runId });
+    expect(foreign.ok).toBe(false);
+    expect(foreign.error).toMatchObject({ code: 'INVALID_REQUEST', details: { code: 'RUN_NOT_IN_SESSION' } });
     await a.waitFor((r) => isChat(r, first.runId, 'final'), 3_000);
   });
 
@@ -390,7 +393,8 @@ describe('sessions.subscribe (WS-11, STATUS-1)', () => {
 describe('diagnostics.lanes and health (WS-21, DIAG-3)', () => {
   test('diagnostics.lanes shape while a run is active and one waits', async () => {
     const { url } = await start();
-    const c = await pool.connect(url);
+    // diagnostics.lanes needs operator.admin (AUTH-3).
+    const c = await pool.connect(url, { params: { ...connectParams(), scopes: ['operator.admin'] } });
     const empty = await c.request('diagnostics.lanes', {});
     expect(empty.ok).toBe(true);
     expect(Object.keys(empty.payload as object)).toEqual(['lanes']);

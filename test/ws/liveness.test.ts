@@ -262,13 +262,32 @@ describe('slow consumer (WS-10): the transport decision with a stubbed socket', 
     expect(ws.closed).toEqual([{ code: 1008, reason: 'slow consumer' }]);
   });
 
-  test('at or under maxBufferedBytes every frame is sent, with its seq', async () => {
+  test('while buffered bytes plus the frame stay within maxBufferedBytes every frame is sent, with its seq', async () => {
     const { server } = await start({ maxBufferedBytes: 1_024 });
-    const ws = stub(1_024);
+    // Every frame below is under 200 bytes: 800 + frame <= 1024 (BOUND-9 counts the frame being sent).
+    const ws = stub(800);
     const { transport } = transportOver(server, ws);
     for (const [event, payload] of [...droppable, ...kept]) expect(transport.send(event, payload, 3)).toBe(true);
     expect(ws.sent).toHaveLength(droppable.length + kept.length);
     expect(ws.sent.map((t) => (JSON.parse(t) as { seq: number }).seq)).toEqual(ws.sent.map(() => 3));
+    expect(ws.closed).toEqual([]);
+  });
+
+  test('BOUND-9: a frame that would take the buffer past maxBufferedBytes counts: 1,000 buffered + a final closes', async () => {
+    const { server } = await start({ maxBufferedBytes: 1_024 });
+    const ws = stub(1_000);
+    const { transport } = transportOver(server, ws);
+    expect(transport.send('chat', { runId: 'r', sessionKey: 's', seq: 2, state: 'final', message: { role: 'assistant', content: [{ type: 'text', text: 'x'.repeat(100) }] } }, 4)).toBe(false);
+    expect(ws.sent).toEqual([]);
+    expect(ws.closed).toEqual([{ code: 1008, reason: 'slow consumer' }]);
+  });
+
+  test('BOUND-9: a client that has read everything gets any frame, even one larger than maxBufferedBytes', async () => {
+    const { server } = await start({ maxBufferedBytes: 1_024 });
+    const ws = stub(0);
+    const { transport } = transportOver(server, ws);
+    expect(transport.send('chat', { runId: 'r', sessionKey: 's', seq: 2, state: 'final', message: { role: 'assistant', content: [{ type: 'text', text: 'x'.repeat(4_000) }] } }, 4)).toBe(true);
+    expect(ws.sent).toHaveLength(1);
     expect(ws.closed).toEqual([]);
   });
 

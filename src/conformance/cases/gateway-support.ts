@@ -9,24 +9,35 @@
  * `ReceivedEvent.at`, of the config and of `GatewayFacts`). Scripts given to
  * `session.setModel` are in the same units: the fake model divides them by the
  * target's timeScale, as the session's sleep does. On a virtual-time target
- * checks are exact; on a real-time one they allow `slack()`.
+ * checks are exact; on a real-time one they allow `slack()` (every real-clock
+ * tolerance lives in src/conformance/tolerances.ts, re-exported here).
+ *
+ * Payloads: every event and answer a case reads passes its SPEC schema first
+ * (src/conformance/schemas.ts); see "payloads, checked against their SPEC
+ * shape" below for how cases read them (statuses/chats/heartbeats/agentEvents,
+ * expectPayload, checkPayload).
  */
 import type { RequestLogEntry } from '../../fake-model/server.ts';
 import type { ResponsePlan, Rule } from '../../fake-model/script.ts';
 import type { ConfigInput, DropPolicy, LanesimConfig, QueueMode } from '../../model/config-types.ts';
 import type { LaneStatusPayload } from '../../model/events.ts';
-import { isTerminalChatState, type ChatEventPayload, type ResponseFrame } from '../../model/protocol.ts';
+import { isTerminalChatState, type AgentEventPayload, type ChatEventPayload, type ResponseFrame } from '../../model/protocol.ts';
+import { PAYLOADS, payloadProblem, shown, type PayloadKind } from '../schemas.ts';
 import {
-  CaseFailure, NotApplicable, expectRule,
+  CaseFailure, NotApplicable, checkRule, expectRule,
   type Capability, type CaseContext, type GatewaySession, type ReceivedEvent, type TestClient,
 } from '../types.ts';
+
+/**
+ * Real-clock tolerances live in src/conformance/tolerances.ts; re-exported
+ * here for the cases that import them from this module.
+ */
+export { ABORT_GRACE_MS, REAL_NOISE_MS, abortBound, judgesAbortTiming, noise, pacingViolation, slack } from '../tolerances.ts';
 
 export const GATEWAY: readonly Capability[] = ['gateway', 'model-script'];
 
 /** HB-1's default bound (CFG-1) when a target does not advertise its own. */
 export const DEFAULT_HEARTBEAT_MS = 15_000;
-/** INV-ABORT-SETTLES: an aborted running task settles within this (LANE-12). */
-export const ABORT_GRACE_MS = 1_000;
 /** WS-16: the reference paces a run's deltas at one per this many ms. */
 export const DELTA_THROTTLE_MS = 150;
 /** WS-16: the shortest delta pacing that conforms (OpenClaw 2026.9.6 paces live text at 75 ms, DEP-9). */
@@ -97,20 +108,6 @@ export function nowOf(session: GatewaySession): number {
   if (typeof now === 'function') return (now as () => number).call(session);
   // A target without a clock of its own: epoch ms scaled like its events (best effort).
   return Date.now() * session.timeScale;
-}
-
-/** Real milliseconds of timing noise a real-time target is allowed (event-loop stalls, a loaded machine). */
-export const REAL_NOISE_MS = 150;
-
-/** How far a time may be off: 0 on a fake clock; on a real one a quarter of the span or REAL_NOISE_MS real ms, whichever is more. */
-export function slack(ctx: CaseContext, session: GatewaySession, spanMs: number): number {
-  if (isVirtual(ctx)) return 0;
-  return Math.max(spanMs * 0.25, REAL_NOISE_MS * session.timeScale);
-}
-
-/** How long an aborted run may take to settle (LANE-12's grace; twice the noise allowance on a real clock). */
-export function abortBound(ctx: CaseContext, session: GatewaySession): number {
-  return ABORT_GRACE_MS + 2 * slack(ctx, session, ABORT_GRACE_MS);
 }
 
 /**
@@ -258,9 +255,9 @@ export async function send(
   const at = nowOf(session);
   expectRule(response.ok, 'WS-13', 'chat.send answers ok:true with {runId, status} (a refused message is a response with status rejected)',
     () => `an error response ${JSON.stringify(response.error)}${retries > 0 ? ` (after ${retries} retr${retries === 1 ? 'y' : 'ies'} of a retryable error)` : ''}`);
-  const payload = response.payload as { runId?: unknown; status?: unknown; code?: unknown } | null;
-  expectRule(payload !== null && typeof payload === 'object' && typeof payload.runId === 'string' && payload.runId !== '' && typeof payload.status === 'string',
-    'WS-13', 'chat.send payload {runId: non-empty string, status: string, code?}', () => JSON.stringify(payload));
+  const problem = payloadProblem('chatSend', response.payload);
+  expectRule(problem === null, 'WS-13', 'chat.send answers {runId: non-empty string, status: started|queued|steered|rejected|in_flight, code: string when rejected}', () => problem!);
+  const payload = response.payload as { runId: string; status: string; code?: unknown };
   return {
     client, sessionKey, text, runId: payload.runId as string, status: payload.status as string,
     code: typeof payload.code === 'string' ? payload.code : null, at, response, retries,
@@ -271,13 +268,80 @@ export async function send(
 
 export type ChatEvent = ReceivedEvent & { payload: ChatEventPayload };
 export type StatusEvent = ReceivedEvent & { payload: LaneStatusPayload };
+export interface HeartbeatPayload { runId: string; elapsedMs: number; queued: boolean; sessionKey: string | null }
+export type HeartbeatEvent = ReceivedEvent & { payload: HeartbeatPayload };
+export type AgentEvent = ReceivedEvent & { payload: AgentEventPayload };
 
-export function isChat(e: ReceivedEvent): e is ChatEvent {
-  return e.event === 'chat' && e.payload !== null && typeof e.payload === 'object';
+// ------------------------------------------------------------------ payloads, checked against their SPEC shape
+//
+// How a case reads a payload (cases-A and cases-B alike):
+// - events: statuses(), chats(), heartbeats(), agentEvents() (and isStatus/isChat) return only
+//   events whose payload passed its schema (src/conformance/schemas.ts); a malformed one is
+//   recorded once as a SOFT failure of the rule that defines it (STATUS-2, WS-15, HB-4, WS-20),
+//   naming the field path and value, and skipped. The case goes on with the well-formed ones,
+//   so it never reads a missing field, and its own later checks still run.
+// - responses: expectPayload(kind, res, what) for an answer the case depends on (a HARD check:
+//   the payload, typed, or the case fails the defining rule); checkPayload(kind, value, what)
+//   for one it only judges (soft; returns whether it conforms).
+// - any other value: payloadProblem(kind, value) from schemas.ts (null, or the one-line problem).
+
+/** Verdicts per received event and schema: each malformed frame is reported once, however often it is read. */
+const verdicts = new WeakMap<object, Map<PayloadKind, boolean>>();
+
+/**
+ * Whether a received event's payload conforms to the `kind` schema. The first
+ * time a malformed one is read, a soft failure of its rule is recorded
+ * (`STATUS-2: lane.status payload /waiting is required; got {...}`).
+ */
+export function conforms(e: ReceivedEvent, kind: PayloadKind): boolean {
+  let mine = verdicts.get(e);
+  if (mine === undefined) verdicts.set(e, (mine = new Map()));
+  const known = mine.get(kind);
+  if (known !== undefined) return known;
+  const problem = payloadProblem(kind, e.payload);
+  mine.set(kind, problem === null);
+  if (problem !== null) {
+    const spec = PAYLOADS[kind];
+    checkRule(false, spec.rule, `every ${e.event} event carries the ${spec.what} of ${spec.rule} (a malformed one is skipped)`, `at ${e.at}: ${problem}`);
+  }
+  return problem === null;
 }
 
+/** The agent events a client got whose payload conforms to WS-20, of `runId` when given. */
+export function agentEvents(client: TestClient, runId?: string): AgentEvent[] {
+  return client.events.filter((e): e is AgentEvent => e.event === 'agent' && conforms(e, 'agent') && (runId === undefined || (e.payload as AgentEventPayload).runId === runId));
+}
+
+/**
+ * The payload of a successful response, checked against `kind`'s schema: a
+ * HARD check (the case stops) for an answer the case depends on. An error
+ * response fails `rule` (default: the schema's rule) with the error; a
+ * malformed payload fails the schema's rule, naming the field.
+ */
+export function expectPayload<T = Record<string, unknown>>(kind: PayloadKind, res: ResponseFrame, what: string, rule: string = PAYLOADS[kind].rule): T {
+  expectRule(res.ok === true, rule, `${what} answers ok`, () => `an error response ${shown(res.error)}`);
+  const problem = payloadProblem(kind, res.payload);
+  expectRule(problem === null, PAYLOADS[kind].rule, `${what} answers the ${PAYLOADS[kind].what} of ${PAYLOADS[kind].rule}`, () => problem!);
+  return res.payload as T;
+}
+
+/** A SOFT check of any value against `kind`'s schema (recorded under the schema's rule); whether it conforms. */
+export function checkPayload(kind: PayloadKind, value: unknown, what: string): boolean {
+  const problem = payloadProblem(kind, value);
+  return checkRule(problem === null, PAYLOADS[kind].rule, `${what}: the ${PAYLOADS[kind].what} of ${PAYLOADS[kind].rule}`, () => problem!);
+}
+
+/** A chat event whose payload conforms to WS-15 (a malformed one is recorded as a WS-15 failure and skipped). */
+export function isChat(e: ReceivedEvent): e is ChatEvent {
+  if (e.event !== 'chat' || !conforms(e, 'chat')) return false;
+  // What its state carries (a final's message, an error's errorMessage): a failure is recorded, the frame still read.
+  conforms(e, 'chatState');
+  return true;
+}
+
+/** A lane.status event whose payload conforms to STATUS-2 (a malformed one is recorded as a STATUS-2 failure and skipped), of `sessionKey` when given. */
 export function isStatus(e: ReceivedEvent, sessionKey?: string): e is StatusEvent {
-  return e.event === 'lane.status' && e.payload !== null && typeof e.payload === 'object' &&
+  return e.event === 'lane.status' && conforms(e, 'laneStatus') &&
     (sessionKey === undefined || (e.payload as LaneStatusPayload).sessionKey === sessionKey);
 }
 
@@ -289,7 +353,13 @@ export function statuses(client: TestClient, sessionKey: string): StatusEvent[] 
   return client.events.filter((e): e is StatusEvent => isStatus(e, sessionKey));
 }
 
-export function heartbeats(client: TestClient): ReceivedEvent[] {
+/** The heartbeat events a client got whose payload conforms to HB-4 (a malformed one is recorded as an HB-4 failure and skipped). */
+export function heartbeats(client: TestClient): HeartbeatEvent[] {
+  return client.events.filter((e): e is HeartbeatEvent => e.event === 'heartbeat' && conforms(e, 'heartbeat'));
+}
+
+/** Every heartbeat event a client got, well-formed or not (for counting frames: HB-1 counts any frame). */
+export function heartbeatFrames(client: TestClient): ReceivedEvent[] {
   return client.events.filter((e) => e.event === 'heartbeat');
 }
 
@@ -586,4 +656,46 @@ export function observes(b: Bystander): boolean {
 export function describeBystander(b: Bystander): string {
   return b.subscribed ? 'subscribed with sessions.subscribe {sessionKey}' :
     `sessions.subscribe {sessionKey} refused (${b.refusal ?? '?'}); ${observes(b) ? 'it heard the session\'s events anyway (the gateway sends them to every operator connection)' : 'it heard none of the session\'s events'}`;
+}
+
+// ------------------------------------------------------------------ operator actions (cases-B)
+
+/**
+ * The operator action of QUEUE-11, when the target offers one: clearing a
+ * session's queue. SPEC names no protocol method for it, so it is reached
+ * through the session (`session.clearQueue`) or the in-process gateway the
+ * session wraps (InProcessGateway.clearQueue, src/conformance/adapter.ts);
+ * null when the target has neither.
+ */
+export function operatorClearQueue(session: GatewaySession): ((sessionKey: string) => Promise<number | null>) | null {
+  const own = (session as { clearQueue?: unknown }).clearQueue;
+  if (typeof own === 'function') return async (key) => toCount(await (own as (k: string) => unknown).call(session, key));
+  const gateway = (session as { gateway?: { clearQueue?: unknown } | null }).gateway;
+  const hook = gateway !== null && typeof gateway === 'object' ? gateway.clearQueue : undefined;
+  if (typeof hook === 'function') return async (key) => toCount(await (hook as (k: string) => unknown).call(gateway, key));
+  return null;
+}
+
+function toCount(value: unknown): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
+/**
+ * The queue configuration a case runs with in process when any mode in which
+ * a message waits will do: the first of `prefer` the gateway declares
+ * (supports.queueModes), and its first declared drop policy of `drops`. An
+ * in-process gateway is configured with it, so a gateway declaring e.g. only
+ * followup is never run in a mode it declared unsupported (the same gateway
+ * over the wire runs its own configuration). n/a when it declares none of them.
+ */
+export function declaredQueue(
+  supports: { readonly queueModes: readonly QueueMode[]; readonly dropPolicies: readonly DropPolicy[] },
+  prefer: readonly QueueMode[] = ['followup', 'collect', 'steer-backlog', 'steer'],
+  drops: readonly DropPolicy[] = ['summarize', 'old', 'new'],
+): { mode: QueueMode; drop: DropPolicy } {
+  const mode = prefer.find((m) => supports.queueModes.includes(m));
+  if (mode === undefined) throw new NotApplicable(`declared unsupported: supports.queueModes lists none of ${prefer.join(', ')}`);
+  const drop = drops.find((d) => supports.dropPolicies.includes(d));
+  if (drop === undefined) throw new NotApplicable(`declared unsupported: supports.dropPolicies lists none of ${drops.join(', ')}`);
+  return { mode, drop };
 }

@@ -28,7 +28,7 @@
  * over its cap is reported as LANE-3 before the timing it also disturbs).
  */
 import { Prng } from '../../model/prng.ts';
-import { CaseFailure, NotApplicable, expectRule, type CaseContext, type ConformanceCase, type LaneQueueUnderTest, type LaneWaitRecord } from '../types.ts';
+import { NotApplicable, checkRule, expectRule, type CaseContext, type ConformanceCase, type LaneQueueUnderTest, type LaneWaitRecord } from '../types.ts';
 
 // ------------------------------------------------------------------ the probe
 
@@ -292,7 +292,7 @@ class LaneProbe {
   checkSessions(): void {
     const v = this.sessionViolation;
     if (v !== null) {
-      throw new CaseFailure(
+      checkRule(false,
         'LANE-2',
         `at most one task at a time holding ${v.lane} (the session lock, maxConcurrent 1)`,
         `${v.ids.join(' and ')} held ${v.lane} at the same time at t=${v.at}`,
@@ -304,7 +304,7 @@ class LaneProbe {
   checkCaps(): void {
     const v = this.capViolation;
     if (v !== null) {
-      throw new CaseFailure(
+      checkRule(false,
         v.lowered ? 'LANE-10' : 'LANE-3',
         `at most ${v.cap} task(s) running in ${v.lane} (cap ${v.cap}${v.lowered ? ', just lowered: no grant until fewer than that run' : ''})`,
         `${v.ids.length} running at t=${v.at}: ${v.ids.join(', ')}`,
@@ -321,19 +321,21 @@ class LaneProbe {
       if (entry.status !== 'error' || entry.error === null || typeof entry.error !== 'object') continue;
       const owner = seen.get(entry.error);
       if (owner !== undefined && owner !== entry) {
-        throw new CaseFailure(
+        checkRule(false,
           'LANE-9',
           `${entry.id} to settle with its own outcome (an error reaches only its own caller)`,
           `${entry.id} ${this.describeOutcome(entry)}: the error thrown by ${owner.id}'s task${entry.runs === 0 ? `; ${entry.id}'s task never ran` : ''}`,
         );
+        return; // one LANE-9 failure tells it; the rest follow from it
       }
       const twin = rejectedWith.get(entry.error);
       if (twin !== undefined) {
-        throw new CaseFailure(
+        checkRule(false,
           'LANE-9',
           `${entry.id} to settle with its own outcome (an error reaches only its own caller)`,
           `${entry.id} ${this.describeOutcome(entry)}: the same error object ${twin.id} was rejected with${entry.runs === 0 ? `; ${entry.id}'s task never ran` : ''}`,
         );
+        return;
       }
       rejectedWith.set(entry.error, entry);
     }
@@ -342,7 +344,7 @@ class LaneProbe {
   /** LANE-8: every task function entered at most once. */
   checkRunsOnce(): void {
     for (const entry of this.entries.values()) {
-      expectRule(entry.runs <= 1, 'LANE-8', `${entry.id}'s task to run once`, `it ran ${entry.runs} times`);
+      if (!checkRule(entry.runs <= 1, 'LANE-8', `${entry.id}'s task to run once`, `it ran ${entry.runs} times`)) return;
     }
   }
 
@@ -367,12 +369,12 @@ class LaneProbe {
   }
 
   expectStart(entry: Entry, t: number, rule: string, because: string): void {
-    expectRule(entry.startedAt === t, rule, `${entry.id} to start at t=${t} (${because})`, () => this.describeStart(entry));
+    checkRule(entry.startedAt === t, rule, `${entry.id} to start at t=${t} (${because})`, () => this.describeStart(entry));
   }
 
   /** Resolved with its own value (its id) at `at`. */
   expectOk(entry: Entry, at: number, rule: string, because: string): void {
-    expectRule(
+    checkRule(
       entry.status === 'ok' && entry.value === entry.id && entry.settledAt === at,
       rule,
       `${entry.id} to resolve with ${JSON.stringify(entry.id)} at t=${at} (${because})`,
@@ -382,13 +384,13 @@ class LaneProbe {
 
   /** Rejected (or refused at enqueue) with an Error, by `by`, and its task never ran. */
   expectRemoved(entry: Entry, by: number, rule: string, because: string): void {
-    expectRule(
+    checkRule(
       entry.runs === 0,
       rule,
       `${entry.id} never to run (${because})`,
       () => `${this.describeStart(entry)}; it ${this.describeOutcome(entry)}`,
     );
-    expectRule(
+    checkRule(
       entry.status === 'error' && entry.settledAt !== null && entry.settledAt <= by && isErrorLike(entry.error),
       rule,
       `${entry.id} to be rejected with an Error by t=${by} (${because})`,
@@ -446,25 +448,40 @@ const blankIsMain: ConformanceCase = {
   level: 'MUST',
   requires: REQUIRES,
   procedure:
-    'Set main to 1. At t=0 enqueue A into "", B into "   " and C into "main" (1000 ms each). ' +
-    'They share one lane with cap 1: A runs 0-1000, the other two one after the other (starts at 0, 1000, 2000).',
+    'Set main to 1. At t=0 enqueue A and B into "main", then C into "" and D into "   " (1000 ms each). ' +
+    'A and B (exact names) judge the cap: B does not start before A ends (LANE-3). If the cap held, the blank names judge LANE-1: ' +
+    'C and D join the same cap-1 lane, so the four run one after the other (starts 0, 1000, 2000, 3000); a blank-named task running beside another is a lane of its own.',
   async run(ctx) {
     const p = await probeFor(ctx);
     p.setCap('main', 1);
-    const a = p.enqueue('A', '', { ms: 1000 });
-    const b = p.enqueue('B', '   ', { ms: 1000 });
-    const c = p.enqueue('C', 'main', { ms: 1000 });
-    await p.until(3000);
-    p.checkBasics();
-    p.expectStart(a, 0, 'LANE-1', 'main is free');
-    const starts = p.startTimes([a, b, c]);
-    expectRule(
-      sameList(starts, [0, 1000, 2000]),
+    const a = p.enqueue('A', 'main', { ms: 1000 });
+    const b = p.enqueue('B', 'main', { ms: 1000 });
+    const c = p.enqueue('C', '', { ms: 1000 });
+    const d = p.enqueue('D', '   ', { ms: 1000 });
+    await p.until(4000);
+    // Not checkCaps(): the probe counts "" and "   " as main, so a blank name that is a lane of its own would look like a
+    // cap breach of main. The cap is judged on the exact name only; the blank names under LANE-1.
+    p.checkSessions();
+    p.checkErrorsLocal();
+    p.checkRunsOnce();
+    p.expectStart(a, 0, 'LANE-3', 'main is free');
+    // Only the cap: B must not run beside A (when it starts after that is FIFO's business, LANE-4).
+    const capHeld = checkRule(b.startedAt === null || b.startedAt >= 1000, 'LANE-3', 'B not to start before A ends at t=1000 ("main" has cap 1)', () => p.describeStart(b));
+    if (!capHeld) {
+      ctx.note('main did not keep its cap with exact names: the blank names are not judged (LANE-1 would only repeat the cap breach)');
+      return;
+    }
+    const all = [a, b, c, d];
+    const overlapping = [c, d].filter((x) => x.startedAt !== null && all.some((y) => y !== x && y.startedAt !== null && y.startedAt < x.startedAt! + 1000 && x.startedAt! < y.startedAt + 1000));
+    const starts = p.startTimes(all);
+    checkRule(
+      overlapping.length === 0 && sameList(starts, [0, 1000, 2000, 3000]),
       'LANE-1',
-      'start times [0, 1000, 2000]: lanes "", "   " and "main" are one lane with cap 1',
-      `start times ${list(starts)} (A ${a.startedAt ?? 'never'}, B ${b.startedAt ?? 'never'}, C ${c.startedAt ?? 'never'})`,
+      'start times [0, 1000, 2000, 3000]: lanes "", "   " and "main" are one lane with cap 1',
+      `start times A ${a.startedAt ?? 'never'}, B ${b.startedAt ?? 'never'}, C ("") ${c.startedAt ?? 'never'}, D ("   ") ${d.startedAt ?? 'never'}` +
+        (overlapping.length > 0 ? `: ${overlapping.map((x) => x.id).join(' and ')} ran beside a task of main (a lane of their own)` : ''),
     );
-    ctx.note(`the empty name, an all-spaces name and "main" shared one cap-1 lane: A, B, C started at t=${a.startedAt}, ${b.startedAt}, ${c.startedAt}`);
+    ctx.note(`"main", the empty name and an all-spaces name shared one cap-1 lane: A, B, C, D started at t=${a.startedAt}, ${b.startedAt}, ${c.startedAt}, ${d.startedAt}`);
   },
 };
 
@@ -486,7 +503,7 @@ const sessionExclusive: ConformanceCase = {
     await p.until(3000);
     p.checkBasics();
     const starts = p.startTimes(s);
-    expectRule(
+    checkRule(
       sameList(starts, [0, 1000, 2000]),
       'LANE-2',
       'the runs of session s to start at t=0, 1000, 2000, one after the other (main has room for all)',
@@ -517,9 +534,9 @@ const sessionHeld: ConformanceCase = {
     // A holds session:s from t=0 (waiting for main) until its run ends: B entering before that is a second holder.
     p.checkBasics();
     p.expectStart(x, 0, 'LANE-7', 'main is free');
-    expectRule(a.arrivedAt === 0, 'LANE-7', 'A to get session:s at t=0 and join main', () => `A got session:s at t=${a.arrivedAt}`);
+    checkRule(a.arrivedAt === 0, 'LANE-7', 'A to get session:s at t=0 and join main', () => `A got session:s at t=${a.arrivedAt}`);
     p.expectStart(a, 5000, 'LANE-7', 'A waits in main until X ends at t=5000');
-    expectRule(b.arrivedAt === 6000, 'LANE-7', 'B to enter session:s at t=6000, when A ends', () => `B entered session:s at ${b.arrivedAt === null ? 'no time' : `t=${b.arrivedAt}`}`);
+    checkRule(b.arrivedAt === 6000, 'LANE-7', 'B to enter session:s at t=6000, when A ends', () => `B entered session:s at ${b.arrivedAt === null ? 'no time' : `t=${b.arrivedAt}`}`);
     p.expectStart(b, 6000, 'LANE-7', 'B joins main at t=6000, which is free');
     ctx.note('A held session:s while waiting for main 0-5000 ms; B entered session:s only at t=6000 and ran at t=6000');
   },
@@ -570,8 +587,8 @@ const globalCapOther: ConformanceCase = {
     p.checkBasics();
     const subStarts = p.startTimes(sub);
     const cronStarts = p.startTimes(cron);
-    expectRule(sameList(subStarts, [0, 0, 0, 1000, 1000, 1000]), 'LANE-3', 'subagent (cap 3) starts at [0, 0, 0, 1000, 1000, 1000]', `starts at ${list(subStarts)}`);
-    expectRule(sameList(cronStarts, [0, 0, 1000, 1000, 2000, 2000]), 'LANE-3', 'cron (cap 2) starts at [0, 0, 1000, 1000, 2000, 2000]', `starts at ${list(cronStarts)}`);
+    checkRule(sameList(subStarts, [0, 0, 0, 1000, 1000, 1000]), 'LANE-3', 'subagent (cap 3) starts at [0, 0, 0, 1000, 1000, 1000]', `starts at ${list(subStarts)}`);
+    checkRule(sameList(cronStarts, [0, 0, 1000, 1000, 2000, 2000]), 'LANE-3', 'cron (cap 2) starts at [0, 0, 1000, 1000, 2000, 2000]', `starts at ${list(cronStarts)}`);
     ctx.note(`subagent (cap 3) started ${list(subStarts)}; cron (cap 2) started ${list(cronStarts)}`);
   },
 };
@@ -592,7 +609,7 @@ const fifoSingle: ConformanceCase = {
     p.checkBasics();
     const order = startOrderOf(f);
     const expected = f.map((e) => e.id);
-    expectRule(sameList(order, expected), 'LANE-4', `start order ${expected.join(', ')} (enqueue order)`, `start order ${order.join(', ')}`);
+    checkRule(sameList(order, expected), 'LANE-4', `start order ${expected.join(', ')} (enqueue order)`, `start order ${order.join(', ')}`);
     for (let i = 0; i < f.length; i++) p.expectStart(f[i]!, 100 * i, 'LANE-4', `F${i} is ${i}th in line behind 100 ms tasks`);
     ctx.note('F0..F9 started in enqueue order, every 100 ms');
   },
@@ -625,14 +642,14 @@ const fifoMain: ConformanceCase = {
     p.checkBasics();
     const arrival = [...runs].filter((e) => e.arrivedAt !== null).sort((a, b) => a.arrivalSeq - b.arrivalSeq).map((e) => e.id);
     const expectedArrival = runs.map((e) => e.id);
-    expectRule(
+    checkRule(
       sameList(arrival, expectedArrival),
       'LANE-5',
       `arrival at main in the order ${expectedArrival.join(', ')} (s1m only once P releases session:s1 at t=500)`,
       `arrival order ${arrival.join(', ')} (s1m got session:s1 at t=${late.arrivedAt})`,
     );
     const order = startOrderOf(runs);
-    expectRule(sameList(order, arrival), 'LANE-4', `main to start runs in arrival order ${arrival.join(', ')}`, `start order ${order.join(', ')}`);
+    checkRule(sameList(order, arrival), 'LANE-4', `main to start runs in arrival order ${arrival.join(', ')}`, `start order ${order.join(', ')}`);
     for (let i = 0; i < runs.length; i++) {
       p.expectStart(runs[i]!, i === 0 ? 0 : 900 + 100 * i, 'LANE-4', i === 0 ? 'main is free' : `${i}th in main's line behind H (1000 ms) and 100 ms runs`);
     }
@@ -669,7 +686,7 @@ const errorsIsolated: ConformanceCase = {
     await p.until(700);
     p.checkBasics();
     const ownError = (entry: Entry, at: number, because: string): void => {
-      expectRule(
+      checkRule(
         entry.runs === 1 && entry.status === 'error' && entry.error === entry.ownError && entry.settledAt === at,
         'LANE-9',
         `${entry.id} to run and reject with its own error "${entry.ownError.message}" at t=${at} (${because})`,
@@ -682,7 +699,7 @@ const errorsIsolated: ConformanceCase = {
     p.expectStart(t4, 250, 'LANE-9', 'the lane keeps draining after T3 fails at t=250');
     p.expectOk(t4, 350, 'LANE-9', 'its own result, unaffected by the failures before it');
     ownError(e1, 500, 'a failing run rejects its own caller through its session task');
-    expectRule(e2.arrivedAt === 500, 'LANE-9', 'E2 to get session:e at t=500, when E1 fails', () => `E2 got session:e at ${e2.arrivedAt === null ? 'no time' : `t=${e2.arrivedAt}`}`);
+    checkRule(e2.arrivedAt === 500, 'LANE-9', 'E2 to get session:e at t=500, when E1 fails', () => `E2 got session:e at ${e2.arrivedAt === null ? 'no time' : `t=${e2.arrivedAt}`}`);
     p.expectOk(e2, 600, 'LANE-9', 'the session lane keeps draining after E1 failed');
     ctx.note('T2 (sync throw), T3 and E1 (rejections) each rejected with their own Error object; T4 and E2 ran and resolved');
   },
@@ -707,7 +724,7 @@ const raiseCap: ConformanceCase = {
     await p.until(1000);
     p.checkCaps();
     const runningNow = [...p.runningIn('main')];
-    expectRule(
+    checkRule(
       runningNow.length === 3,
       'LANE-10',
       '3 tasks running in main at t=1000, right after raising its cap from 1 to 3 with 5 waiting',
@@ -716,7 +733,7 @@ const raiseCap: ConformanceCase = {
     await p.until(21_000);
     p.checkBasics();
     const starts = p.startTimes(tasks);
-    expectRule(sameList(starts, [0, 1000, 1000, 10_000, 11_000, 11_000]), 'LANE-10', 'start times [0, 1000, 1000, 10000, 11000, 11000]', `start times ${list(starts)}`);
+    checkRule(sameList(starts, [0, 1000, 1000, 10_000, 11_000, 11_000]), 'LANE-10', 'start times [0, 1000, 1000, 10000, 11000, 11000]', `start times ${list(starts)}`);
     ctx.note(`raising main 1 -> 3 at t=1000 started 2 waiting tasks at t=1000; start times ${list(starts)}`);
   },
 };
@@ -749,7 +766,7 @@ const lowerCap: ConformanceCase = {
     p.expectOk(w[1]!, 2000, 'LANE-10', 'lowering preempts no holder');
     p.expectOk(w[2]!, 3000, 'LANE-10', 'lowering preempts no holder');
     const starts = p.startTimes(w);
-    expectRule(sameList(starts, [0, 0, 0, 3000, 4000]), 'LANE-10', 'start times [0, 0, 0, 3000, 4000] (no grant until no holder is left under cap 1)', `start times ${list(starts)}`);
+    checkRule(sameList(starts, [0, 0, 0, 3000, 4000]), 'LANE-10', 'start times [0, 0, 0, 3000, 4000] (no grant until no holder is left under cap 1)', `start times ${list(starts)}`);
     ctx.note(`lowering 3 -> 1 at t=500 preempted nobody; next grants at t=3000 and t=4000 (start times ${list(starts)})`);
   },
 };
@@ -777,7 +794,7 @@ const clearQueued: ConformanceCase = {
     p.checkBasics();
     p.expectOk(r, 1000, 'LANE-11', 'R was running when the lane was cleared: running tasks go on');
     for (const entry of q) p.expectRemoved(entry, 100, 'LANE-11', 'it was queued when the lane was cleared at t=100');
-    expectRule(count === 3, 'LANE-11', 'clear() to return 3 (the queued entries it removed)', `clear() returned ${String(count)}`);
+    checkRule(count === 3, 'LANE-11', 'clear() to return 3 (the queued entries it removed)', `clear() returned ${String(count)}`);
     p.expectStart(n, 1000, 'LANE-11', 'the cleared tasks are gone: N waits only for R');
     ctx.note(`clear() returned 3 at t=100; Q1-Q3 rejected at once (${describeValue(q[0]!.error)}); R finished at t=1000; N ran at t=1000`);
   },
@@ -805,8 +822,8 @@ const clearNested: ConformanceCase = {
     p.checkBasics();
     p.expectOk(x, 1000, 'LANE-11', 'X was running in main when main was cleared');
     p.expectRemoved(a, 100, 'LANE-11', 'A was waiting in main when main was cleared at t=100');
-    expectRule(count === 1, 'LANE-11', 'clear("main") to return 1 (A)', `clear("main") returned ${String(count)}`);
-    expectRule(b.arrivedAt === 100, 'LANE-11', 'B to get session:s at t=100, when A is rejected and its session task ends', () => `B got session:s at ${b.arrivedAt === null ? 'no time' : `t=${b.arrivedAt}`}`);
+    checkRule(count === 1, 'LANE-11', 'clear("main") to return 1 (A)', `clear("main") returned ${String(count)}`);
+    checkRule(b.arrivedAt === 100, 'LANE-11', 'B to get session:s at t=100, when A is rejected and its session task ends', () => `B got session:s at ${b.arrivedAt === null ? 'no time' : `t=${b.arrivedAt}`}`);
     p.expectStart(b, 1000, 'LANE-11', 'B waits in main for X');
     ctx.note(`clear("main") returned 1; A rejected at t=100 (${describeValue(a.error)}); B got session:s at t=100 and ran at t=1000`);
   },
@@ -952,7 +969,7 @@ const diagRecord: ConformanceCase = {
     const { waiters, records, atFirstGrant } = await diagScenario(ctx);
     const expected = waiters.map((e) => (e.startedAt === null ? null : e.startedAt - e.enqueuedAt)).sort((x, y) => (x ?? 0) - (y ?? 0));
     const waited = records.map((r) => r.waitedMs).sort((x, y) => x - y);
-    expectRule(
+    checkRule(
       sameList(waited, expected),
       'DIAG-1',
       `exactly ${waiters.length} records for lane diag, waitedMs ${list(expected)} (B-E: start minus enqueue; A did not wait)`,
@@ -960,7 +977,7 @@ const diagRecord: ConformanceCase = {
     );
     const first = [...waiters].sort((x, y) => (x.startedAt ?? Infinity) - (y.startedAt ?? Infinity))[0]!;
     const firstWait = (first.startedAt ?? 0) - first.enqueuedAt;
-    expectRule(
+    checkRule(
       atFirstGrant.length === 1 && atFirstGrant[0]!.waitedMs === firstWait,
       'DIAG-1',
       `${first.id}'s record (waitedMs ${firstWait}) present at t=5000, when ${first.id} is granted`,
@@ -990,7 +1007,7 @@ const diagQueueAhead: ConformanceCase = {
       const ahead = waiters.indexOf(owner);
       const start = owner.startedAt!;
       const behind = waiters.filter((e) => e !== owner && e.enqueuedAt <= start && (e.startedAt === null || e.startedAt > start || (e.startedAt === start && e.startSeq > owner.startSeq))).length;
-      expectRule(
+      checkRule(
         record.queueAhead === ahead,
         'DIAG-2',
         `the record for ${owner.id} (waitedMs ${record.waitedMs}) to have queueAhead=${ahead} (entries queued ahead of it when it joined the lane)`,
@@ -1000,7 +1017,7 @@ const diagQueueAhead: ConformanceCase = {
       for (const [field, want] of optional) {
         const got = record[field];
         if (got === undefined) continue;
-        expectRule(got === want, 'DIAG-2', `the record for ${owner.id} to have ${field}=${want}`, `${field}=${String(got)}: ${describeRecords([record])}`);
+        checkRule(got === want, 'DIAG-2', `the record for ${owner.id} to have ${field}=${want}`, `${field}=${String(got)}: ${describeRecords([record])}`);
       }
     }
     if (records.some((r) => r.activeAhead === undefined || r.activeNow === undefined || r.queueBehind === undefined)) {
@@ -1031,7 +1048,7 @@ const diagThreshold: ConformanceCase = {
     await p.until(3000);
     p.checkBasics();
     const records = read().filter((r) => r.lane === 'diag');
-    expectRule(
+    checkRule(
       records.length === 1 && records[0]!.waitedMs === 2000,
       'DIAG-1',
       'exactly one record for lane diag, waitedMs 2000 (C; B waited 1999 ms: below the 2000 ms threshold)',
@@ -1058,8 +1075,8 @@ const nested60s: ConformanceCase = {
     await p.until(60_000);
     p.checkBasics();
     p.expectStart(a, 0, 'LANE-7', 'main is free');
-    expectRule(b.arrivedAt === 0, 'LANE-7', 'b to get session:b at t=0 and join main', () => `b got session:b at ${b.arrivedAt === null ? 'no time' : `t=${b.arrivedAt}`}`);
-    expectRule(
+    checkRule(b.arrivedAt === 0, 'LANE-7', 'b to get session:b at t=0 and join main', () => `b got session:b at ${b.arrivedAt === null ? 'no time' : `t=${b.arrivedAt}`}`);
+    checkRule(
       b.startedAt === 60_000,
       'LANE-7',
       'b to start after a ended at t=60000 (waiting in main with session:b held for 60000 ms)',
@@ -1093,14 +1110,14 @@ const noDeadlock: ConformanceCase = {
     await p.until(total);
     p.checkBasics();
     const pending = runs.filter((e) => e.status === 'pending');
-    expectRule(
+    checkRule(
       pending.length === 0,
       'LANE-8',
       `all 50 runs settled by t=${total} (main busy throughout)`,
       () => `${50 - pending.length} settled, ${pending.length} pending at t=${total}; first pending: ${pending[0]!.id} (session:${pending[0]!.session}, ${pending[0]!.arrivedAt === null ? 'never got its session slot' : `joined main at t=${pending[0]!.arrivedAt}`}, ${pending[0]!.startedAt === null ? 'never started' : `started at t=${pending[0]!.startedAt}`})`,
     );
     for (const e of runs) {
-      expectRule(e.status === 'ok' && e.value === e.id && e.runs === 1 && e.settleCount === 1, 'LANE-8', `${e.id} to run once and resolve once with ${JSON.stringify(e.id)}`, () => `${e.id} ran ${e.runs} time(s) and ${p.describeOutcome(e)}`);
+      if (!checkRule(e.status === 'ok' && e.value === e.id && e.runs === 1 && e.settleCount === 1, 'LANE-8', `${e.id} to run once and resolve once with ${JSON.stringify(e.id)}`, () => `${e.id} ran ${e.runs} time(s) and ${p.describeOutcome(e)}`)) break;
     }
     ctx.note(`all 50 runs resolved once; the last at t=${Math.max(...runs.map((e) => e.settledAt ?? 0))} = sum of durations ${total} ms`);
   },
@@ -1152,12 +1169,12 @@ const bulk: ConformanceCase = {
       const admitted = entries.filter((e) => e.arrivedAt !== null).sort((a, b) => a.arrivalSeq - b.arrivalSeq).map((e) => e.id);
       const submitted = entries.filter((e) => e.arrivedAt !== null).map((e) => e.id);
       const at = admitted.findIndex((id, i) => id !== submitted[i]);
-      expectRule(at < 0, 'LANE-4', `session:${session} to admit its runs in submission order (${submitted.slice(Math.max(0, at - 1), at + 3).join(', ')}, ...)`, () => `it admitted ${admitted.slice(Math.max(0, at - 1), at + 3).join(', ')}, ...`);
+      if (!checkRule(at < 0, 'LANE-4', `session:${session} to admit its runs in submission order (${submitted.slice(Math.max(0, at - 1), at + 3).join(', ')}, ...)`, () => `it admitted ${admitted.slice(Math.max(0, at - 1), at + 3).join(', ')}, ...`)) break;
     }
     const arrival = runs.filter((e) => e.arrivedAt !== null).sort((a, b) => a.arrivalSeq - b.arrivalSeq).map((e) => e.id);
     const started = runs.filter((e) => e.startedAt !== null).sort((a, b) => a.startSeq - b.startSeq).map((e) => e.id);
     const firstOut = started.findIndex((id, i) => id !== arrival[i]);
-    expectRule(
+    checkRule(
       firstOut < 0,
       'LANE-4',
       `main to start runs in arrival order (#${firstOut + 1}: ${arrival[firstOut] ?? '-'})`,
@@ -1165,9 +1182,9 @@ const bulk: ConformanceCase = {
     );
     p.checkRunsOnce();
     const pending = runs.filter((e) => e.status === 'pending');
-    expectRule(runs.length === BULK_TASKS && pending.length === 0, 'LANE-8', `all ${BULK_TASKS} runs settled by t=${bound}`, () => `${runs.length} submitted, ${pending.length} pending at t=${ctx.now()}${pending[0] ? ` (first: ${pending[0].id} in session:${pending[0].session})` : ''}`);
+    checkRule(runs.length === BULK_TASKS && pending.length === 0, 'LANE-8', `all ${BULK_TASKS} runs settled by t=${bound}`, () => `${runs.length} submitted, ${pending.length} pending at t=${ctx.now()}${pending[0] ? ` (first: ${pending[0].id} in session:${pending[0].session})` : ''}`);
     for (const e of runs) {
-      expectRule(e.status === 'ok' && e.value === e.id && e.settleCount === 1 && e.runs === 1, 'LANE-8', `${e.id} to run once and resolve once with its own value`, () => `${e.id} ran ${e.runs} time(s) and ${p.describeOutcome(e)}`);
+      if (!checkRule(e.status === 'ok' && e.value === e.id && e.settleCount === 1 && e.runs === 1, 'LANE-8', `${e.id} to run once and resolve once with its own value`, () => `${e.id} ran ${e.runs} time(s) and ${p.describeOutcome(e)}`)) break;
     }
     ctx.note(`all ${BULK_TASKS} runs resolved once by t=${Math.max(...runs.map((e) => e.settledAt ?? 0))}; session lanes never above 1 holder, main never above ${BULK_CAP}, FIFO held`);
   },

@@ -11,11 +11,13 @@
  * reason. Durations are gateway ms (see gateway-support.ts).
  */
 import { Prng } from '../../model/prng.ts';
-import { expectRule, type ConformanceCase } from '../types.ts';
+import { payloadProblem } from '../schemas.ts';
+import { noise, pacingViolation } from '../tolerances.ts';
+import { NotApplicable, checkRule, expectRule, precondition, type ConformanceCase } from '../types.ts';
 import {
-  ABORT_GRACE_MS, DELTA_PACING_FLOOR_MS, DELTA_THROTTLE_MS, GATEWAY, abortBound, gatewayMs,
+  ABORT_GRACE_MS, DELTA_PACING_FLOOR_MS, DELTA_THROTTLE_MS, GATEWAY, abortBound, gatewayMs, judgesAbortTiming,
   asks, asksExactly, bystander, chats, describeBystander, describeRequests, expectBufferedWhileBusy, fail, heard, isTerminal, marker, modelLog, needQueue, observes, on, openGateway,
-  requestsWith, requireConfig, script, send, slack, terminals, turn, uniqueKey, userTexts, waitAllEnded, waitChat, waitEnd, waitUntil, waitedBehind, isVirtual, nowOf,
+  declaredQueue, operatorClearQueue, requestsWith, requireConfig, script, send, slack, terminals, turn, uniqueKey, userTexts, waitAllEnded, waitChat, waitEnd, waitRequests, waitUntil, waitedBehind, isVirtual, nowOf,
   type Sent, type WaitEnd,
 } from './gateway-support.ts';
 
@@ -56,14 +58,48 @@ function refusalOf(s: Sent) {
   return chats(s.client, s.runId).find((e) => (e.payload.state === 'error' || e.payload.state === 'aborted') && typeof e.payload.errorCode === 'string') ?? null;
 }
 
-function expectRefused(s: Sent, rule: string, state: 'error' | 'aborted', code: string, message: string | null): void {
+/**
+ * Precondition of a busy-session case: `first`'s run had not ended (its
+ * sender heard no terminal frame) when the last of `later` was answered, so
+ * every one of them really arrived while the session was busy.
+ */
+function precondBusy(first: Sent, later: readonly Sent[]): void {
+  const last = Math.max(...later.map((s) => s.at));
+  const ended = terminals(first.client, first.runId).find((e) => e.at <= last);
+  precondition(ended === undefined, () => `the session was busy when the later messages came: ${first.runId} had already ended at ${ended!.at} (the last answer came at ${last})`);
+}
+
+/**
+ * The sender of `s` heard its refusal: a chat `state` frame with errorCode
+ * `code` (and errorMessage `message` when given). Soft: records what is wrong
+ * and returns whether it all held.
+ */
+function expectRefused(s: Sent, rule: string, state: 'error' | 'aborted', code: string, message: string | null): boolean {
   const frame = refusalOf(s);
-  expectRule(frame !== null, 'QUEUE-21', `the sender of ${s.runId} gets a chat ${state} frame with errorCode ${code}`, () => `it heard ${heard(s.client)}`);
-  expectRule(frame.payload.state === state && frame.payload.errorCode === code, rule,
+  if (frame === null) {
+    checkRule(false, 'QUEUE-21', `the sender of ${s.runId} gets a chat ${state} frame with errorCode ${code}`, () => `it heard ${heard(s.client)}`);
+    return false;
+  }
+  let held = checkRule(frame.payload.state === state && frame.payload.errorCode === code, rule,
     `chat ${state} for ${s.runId} with errorCode ${code}`, `chat ${frame.payload.state} with errorCode ${String(frame.payload.errorCode)}`);
   if (message !== null) {
-    expectRule(frame.payload.errorMessage === message, rule, `errorMessage ${JSON.stringify(message)}`, JSON.stringify(frame.payload.errorMessage));
+    held = checkRule(frame.payload.errorMessage === message, rule, `errorMessage ${JSON.stringify(message)}`, JSON.stringify(frame.payload.errorMessage)) && held;
   }
+  return held;
+}
+
+/**
+ * chat.abort with its WS-18 checks: the request answers ok with
+ * `{aborted: [<runId>...]}`. The list, or null when the answer is not in that
+ * shape (the failure is recorded; a case may go on without the list).
+ */
+async function chatAbort(client: Sent['client'], params: Record<string, unknown>): Promise<string[] | null> {
+  const res = await client.request('chat.abort', params);
+  if (!checkRule(res.ok, 'WS-18', `chat.abort ${JSON.stringify(params)} answers ok`, JSON.stringify(res.error))) return null;
+  // The answer's shape (schemas.ts, WS-18): a malformed one fails WS-18 naming the field.
+  const problem = payloadProblem('chatAbort', res.payload);
+  if (!checkRule(problem === null, 'WS-18', `chat.abort ${JSON.stringify(params)} answers {aborted: [<runId>...]}`, problem ?? '')) return null;
+  return (res.payload as { aborted: string[] }).aborted;
 }
 
 export const QUEUE_CASES: readonly ConformanceCase[] = [
@@ -83,14 +119,14 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
       const alice = await session.connect('alice');
       const text = `hello there ${marker('idle')}`;
       const a = await send(session, alice, session.sessionKey('idle'), text);
-      expectRule(a.status === 'started', 'QUEUE-2', 'a message to an idle session with free lanes is answered started', `answered ${a.status}`);
+      checkRule(a.status === 'started', 'QUEUE-2', 'a message to an idle session with free lanes is answered started', `answered ${a.status}`);
       const ends = await waitAllEnded(session, [a], 30_000, 'QUEUE-2');
       const end = endOf(ends, a);
-      expectRule(end.kind === 'ran' && end.state === 'final' && end.runId === a.runId, 'QUEUE-2',
+      checkRule(end.kind === 'ran' && end.state === 'final' && end.runId === a.runId, 'QUEUE-2',
         `its own run ends with a final frame for the told runId ${a.runId}`, describeEnd(end));
-      expectRule(end.text !== '', 'QUEUE-2', 'the final frame carries the answer', 'an empty answer');
+      checkRule(end.text !== '', 'QUEUE-2', 'the final frame carries the answer', 'an empty answer');
       const log = await modelLog(session);
-      expectRule(log.some((e) => asks(e, text)), 'QUEUE-2', `the model is asked the message's own text ${JSON.stringify(text)} (whole, possibly wrapped by the gateway)`,
+      checkRule(log.some((e) => asks(e, text)), 'QUEUE-2', `the model is asked the message's own text ${JSON.stringify(text)} (whole, possibly wrapped by the gateway)`,
         () => `user turns: ${describeRequests(log)}`);
       if (config === null) {
         ctx.note('the main cap is unknown (no session.config): the queued-for-main part is skipped');
@@ -112,7 +148,7 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
       }
       const ends2 = await waitAllEnded(session, [...holders, b], 60_000, 'QUEUE-2');
       const endB = endOf(ends2, b);
-      expectRule(endB.kind === 'ran' && endB.state === 'final' && endB.runId === b.runId, 'QUEUE-2',
+      checkRule(endB.kind === 'ran' && endB.state === 'final' && endB.runId === b.runId, 'QUEUE-2',
         `the queued message runs under its told runId ${b.runId}`, describeEnd(endB));
     },
   },
@@ -122,6 +158,7 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
     rules: ['QUEUE-1', 'QUEUE-4', 'QUEUE-7'],
     level: 'MUST',
     requires: GATEWAY,
+    needs: [{ queueMode: 'followup' }, { queueMode: 'collect' }, { feature: 'channels' }],
     procedure:
       'Config mode followup, byChannel {burst: collect}. While a run holds the session: two messages on channel burst and two without a channel. ' +
       'The burst pair is merged into one collect run; the other two run as their own followups.',
@@ -137,19 +174,20 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
       const c = await send(session, alice, key, 'burst two', { channel: 'burst' });
       const d = await send(session, alice, key, 'plain one');
       const e = await send(session, alice, key, 'plain two');
+      precondBusy(a, [b, c, d, e]);
       const ends = await waitAllEnded(session, [a, b, c, d, e], 60_000, 'QUEUE-1');
       for (const s of [b, c]) {
         const end = endOf(ends, s);
-        expectRule(end.kind === 'carried' && end.status === 'merged', 'QUEUE-1', `${s.runId} (channel burst -> collect) is merged into a collect run`, describeEnd(end));
+        checkRule(end.kind === 'carried' && end.status === 'merged', 'QUEUE-1', `${s.runId} (channel burst -> collect) is merged into a collect run`, describeEnd(end));
       }
-      expectRule(endOf(ends, b).runId === endOf(ends, c).runId, 'QUEUE-1', 'both burst messages ride on one collect run', `${endOf(ends, b).runId} vs ${endOf(ends, c).runId}`);
+      checkRule(endOf(ends, b).runId === endOf(ends, c).runId, 'QUEUE-1', 'both burst messages ride on one collect run', `${endOf(ends, b).runId} vs ${endOf(ends, c).runId}`);
       for (const s of [d, e]) {
         const end = endOf(ends, s);
-        expectRule(end.kind === 'ran' && end.runId === s.runId, 'QUEUE-1', `${s.runId} (no channel -> followup) runs as its own run`, describeEnd(end));
+        checkRule(end.kind === 'ran' && end.runId === s.runId, 'QUEUE-1', `${s.runId} (no channel -> followup) runs as its own run`, describeEnd(end));
       }
       const log = await modelLog(session);
       const merged = collectPrompt(['burst one', 'burst two']);
-      expectRule(log.some((r) => asks(r, merged)), 'QUEUE-1', `one model request with the collect prompt ${JSON.stringify(merged)}`,
+      checkRule(log.some((r) => asks(r, merged)), 'QUEUE-1', `one model request with the collect prompt ${JSON.stringify(merged)}`,
         () => describeRequests(log, 8, 80));
     },
   },
@@ -159,6 +197,7 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
     rules: ['QUEUE-3', 'QUEUE-4', 'WS-17'],
     level: 'MUST',
     requires: GATEWAY,
+    needs: [{ queueMode: 'steer' }],
     procedure:
       'Config mode steer. While a run streams, send a message: answered steered, the sender gets a status frame (steered, carriedBy the run) and the run\'s final; ' +
       'the model gets it as a user message of the same conversation. While a run only thinks (no output yet), a message is a followup with its own run.',
@@ -174,27 +213,27 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
       await session.sleep(500);
       const steerText = 'also check the tests [steered-in]';
       const b = await send(session, bob, key, steerText);
-      expectRule(b.status === 'steered', 'QUEUE-3', 'a message to a session whose run streams is answered steered', `answered ${b.status}`);
+      checkRule(b.status === 'steered', 'QUEUE-3', 'a message to a session whose run streams is answered steered', `answered ${b.status}`);
       const ends = await waitAllEnded(session, [a, b], 60_000, 'QUEUE-3');
       const endB = endOf(ends, b);
-      expectRule(endB.kind === 'carried' && endB.status === 'steered' && endB.runId === a.runId, 'WS-17',
+      checkRule(endB.kind === 'carried' && endB.status === 'steered' && endB.runId === a.runId, 'WS-17',
         `bob hears a status frame (steered, carriedBy ${a.runId}) then that run's terminal frame`, describeEnd(endB));
       const log = await modelLog(session);
       const first = requestsWith(log, 'stream')[0];
       const injected = log.filter((r) => asks(r, steerText));
-      expectRule(injected.length === 1, 'QUEUE-3', 'the steered text reaches the model exactly once', `${injected.length} requests`);
-      expectRule(first !== undefined && injected[0]!.messageCount > first.messageCount, 'QUEUE-3',
+      checkRule(injected.length === 1, 'QUEUE-3', 'the steered text reaches the model exactly once', `${injected.length} requests`);
+      checkRule(first !== undefined && injected.length > 0 && injected[0]!.messageCount > first.messageCount, 'QUEUE-3',
         "it is a user message of the running conversation (the run's next request is longer than its first)",
-        () => `first request ${first?.messageCount} messages, steered request ${injected[0]!.messageCount}`);
+        () => `first request ${first?.messageCount} messages, steered request ${injected[0]?.messageCount}`);
       // Not streaming: a followup.
       const key2 = session.sessionKey('steer-idle');
       const c = await send(session, alice, key2, `think first ${marker('hold')}`);
       await session.sleep(500);
       const d = await send(session, bob, key2, 'while it thinks');
-      expectRule(d.status === 'queued', 'QUEUE-3', 'when no run streams, the message is handled as followup (answered queued)', `answered ${d.status}`);
+      checkRule(d.status === 'queued', 'QUEUE-3', 'when no run streams, the message is handled as followup (answered queued)', `answered ${d.status}`);
       const ends2 = await waitAllEnded(session, [c, d], 60_000, 'QUEUE-4');
       const endD = endOf(ends2, d);
-      expectRule(endD.kind === 'ran' && endD.runId === d.runId && endD.state === 'final', 'QUEUE-4', `the followup runs under its own runId ${d.runId}`, describeEnd(endD));
+      checkRule(endD.kind === 'ran' && endD.runId === d.runId && endD.state === 'final', 'QUEUE-4', `the followup runs under its own runId ${d.runId}`, describeEnd(endD));
     },
   },
   {
@@ -203,6 +242,7 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
     rules: ['QUEUE-4', 'WS-17', 'DEP-3'],
     level: 'MUST',
     requires: GATEWAY,
+    needs: [{ queueMode: 'followup' }],
     procedure:
       'Config mode followup. While a run thinks, a second client sends a message: answered queued; it hears no terminal frame for its runId before the first run ended, ' +
       'then a non-empty final for its runId from its own run (the model gets its text).',
@@ -216,17 +256,18 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
       await session.sleep(500);
       const text = 'second, while busy';
       const b = await send(session, bob, key, text);
-      expectRule(b.status === 'queued', 'QUEUE-4', 'a message to a busy session (followup) is answered queued', `answered ${b.status}`);
+      precondBusy(a, [b]);
+      checkRule(b.status === 'queued', 'QUEUE-4', 'a message to a busy session (followup) is answered queued', `answered ${b.status}`);
       const ends = await waitAllEnded(session, [a, b], 60_000, 'QUEUE-4');
       const endA = endOf(ends, a);
       const endB = endOf(ends, b);
-      expectRule(endB.kind === 'ran' && endB.runId === b.runId && endB.state === 'final', 'QUEUE-4', `bob's wait ends with the final of its own runId ${b.runId}`, describeEnd(endB));
-      expectRule(endB.at >= endA.at, 'QUEUE-4',
+      checkRule(endB.kind === 'ran' && endB.runId === b.runId && endB.state === 'final', 'QUEUE-4', `bob's wait ends with the final of its own runId ${b.runId}`, describeEnd(endB));
+      checkRule(endB.at >= endA.at, 'QUEUE-4',
         `no terminal frame for ${b.runId} before the run ahead ended (${endA.at}): its answer comes from its own later run (DEP-3)`,
         `a ${endB.state} for ${b.runId} at ${endB.at} (text ${JSON.stringify(endB.text.slice(0, 40))})`);
-      expectRule(endB.text !== '', 'QUEUE-4', 'the followup\'s final carries its answer', 'an empty final');
+      checkRule(endB.text !== '', 'QUEUE-4', 'the followup\'s final carries its answer', 'an empty final');
       const log = await modelLog(session);
-      expectRule(log.some((r) => asks(r, text)), 'QUEUE-4', `the model is asked ${JSON.stringify(text)} in a run of its own`, () => `no such request: ${describeRequests(log)}`);
+      checkRule(log.some((r) => asks(r, text)), 'QUEUE-4', `the model is asked ${JSON.stringify(text)} in a run of its own`, () => `no such request: ${describeRequests(log)}`);
     },
   },
   {
@@ -235,6 +276,7 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
     rules: ['QUEUE-5'],
     level: 'MUST',
     requires: GATEWAY,
+    needs: [{ queueMode: 'steer-backlog' }],
     procedure: 'Config mode steer-backlog. While a run streams, send a message: answered queued; the model sees it injected into the running conversation, and later as its own run; its sender hears its own final.',
     async run(ctx) {
       const { session } = await openGateway(ctx, { messages: { queue: { mode: 'steer-backlog' } } }, needQueue({ mode: 'steer-backlog' }));
@@ -246,16 +288,16 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
       await session.sleep(500);
       const text = 'and the docs [backlog]';
       const b = await send(session, alice, key, text);
-      expectRule(b.status === 'queued', 'QUEUE-5', 'answered queued (handled as followup after the injection)', `answered ${b.status}`);
+      checkRule(b.status === 'queued', 'QUEUE-5', 'answered queued (handled as followup after the injection)', `answered ${b.status}`);
       const ends = await waitAllEnded(session, [a, b], 60_000, 'QUEUE-5');
       const endB = endOf(ends, b);
-      expectRule(endB.kind === 'ran' && endB.runId === b.runId, 'QUEUE-5', `its followup runs under its told runId ${b.runId}`, describeEnd(endB));
+      checkRule(endB.kind === 'ran' && endB.runId === b.runId, 'QUEUE-5', `its followup runs under its told runId ${b.runId}`, describeEnd(endB));
       const log = await modelLog(session);
       const first = requestsWith(log, 'stream')[0];
       const withText = log.filter((r) => asks(r, text));
-      expectRule(first !== undefined && withText.some((r) => r.messageCount > first.messageCount), 'QUEUE-5', 'the running conversation gets the message injected (a longer request ending with it)',
+      checkRule(first !== undefined && withText.some((r) => r.messageCount > first.messageCount), 'QUEUE-5', 'the running conversation gets the message injected (a longer request ending with it)',
         () => `requests with it: ${withText.map((r) => r.messageCount).join(', ')} messages; first request ${first?.messageCount}`);
-      expectRule(withText.some((r) => r.messageCount === first!.messageCount), 'QUEUE-5', 'and it runs again as its own turn (a fresh conversation ending with it)',
+      checkRule(first !== undefined && withText.some((r) => r.messageCount === first.messageCount), 'QUEUE-5', 'and it runs again as its own turn (a fresh conversation ending with it)',
         () => `requests with it: ${withText.map((r) => r.messageCount).join(', ')} messages`);
     },
   },
@@ -265,6 +307,7 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
     rules: ['QUEUE-6', 'QUEUE-17', 'QUEUE-21', 'QUEUE-1'],
     level: 'MUST',
     requires: GATEWAY,
+    needs: [{ queueMode: 'followup' }, { queueMode: 'interrupt' }, { feature: 'channels' }],
     procedure:
       'Config mode followup, byChannel {urgent: interrupt}. A run thinks, a followup waits, then a message on channel urgent: ' +
       'the run ends aborted at once, the waiting sender gets chat aborted (QUEUE_INTERRUPTED, exact text), the urgent message runs to a final.',
@@ -281,17 +324,18 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
       const b = await send(session, bob, key, 'waiting behind');
       await session.sleep(300);
       const cAt = nowOf(session);
+      precondBusy(a, [b]);
       const c = await send(session, carol, key, 'stop, do this instead', { channel: 'urgent' });
-      expectRule(c.status === 'started' || c.status === 'queued', 'QUEUE-6', 'the interrupting message is accepted (started or queued)', `answered ${c.status}`);
+      checkRule(c.status === 'started' || c.status === 'queued', 'QUEUE-6', 'the interrupting message is accepted (started or queued)', `answered ${c.status}`);
       const ends = await waitAllEnded(session, [a, b, c], 60_000, 'QUEUE-6');
       const endA = endOf(ends, a);
-      expectRule(endA.kind === 'ran' && endA.state === 'aborted', 'QUEUE-6', `the running run ${a.runId} ends aborted`, describeEnd(endA));
-      expectRule(endA.at - cAt <= abortBound(ctx, session), 'QUEUE-6', `at once (within ${ABORT_GRACE_MS} ms of the interrupt at ${cAt})`,
+      checkRule(endA.kind === 'ran' && endA.state === 'aborted', 'QUEUE-6', `the running run ${a.runId} ends aborted`, describeEnd(endA));
+      checkRule(!judgesAbortTiming(ctx, session) || endA.at - cAt <= abortBound(ctx, session), 'QUEUE-6', `at once (within ${ABORT_GRACE_MS} ms of the interrupt at ${cAt})`,
         () => `${endA.at - cAt} ms later; alice heard ${heard(alice, cAt - 1, 8)}`);
       expectRefused(b, 'QUEUE-17', 'aborted', 'QUEUE_INTERRUPTED', `interrupted by a newer message in session ${key}`);
       const endC = endOf(ends, c);
-      expectRule(endC.kind === 'ran' && endC.runId === c.runId && endC.state === 'final', 'QUEUE-6', `the interrupting message runs under ${c.runId} to a final`, describeEnd(endC));
-      expectRule(endC.at >= endA.at, 'QUEUE-6', 'it runs once the aborted run has settled', `final at ${endC.at}, abort at ${endA.at}`);
+      checkRule(endC.kind === 'ran' && endC.runId === c.runId && endC.state === 'final', 'QUEUE-6', `the interrupting message runs under ${c.runId} to a final`, describeEnd(endC));
+      checkRule(endC.at >= endA.at, 'QUEUE-6', 'it runs once the aborted run has settled', `final at ${endC.at}, abort at ${endA.at}`);
     },
   },
   {
@@ -300,6 +344,7 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
     rules: ['QUEUE-7', 'QUEUE-9', 'WS-17'],
     level: 'MUST',
     requires: GATEWAY,
+    needs: [{ queueMode: 'collect' }],
     procedure:
       'Config mode collect. While a run thinks, send "a" then "b c": both answered queued; the model gets exactly the collect prompt of QUEUE-9; ' +
       'both senders hear status merged with the same carriedBy (not their own runIds), then its final. Later a single buffered message runs as itself.',
@@ -319,24 +364,24 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
       const endB = endOf(ends, b);
       const endC = endOf(ends, c);
       for (const [s, end] of [[b, endB], [c, endC]] as const) {
-        expectRule(end.kind === 'carried' && end.status === 'merged', 'WS-17', `${s.runId} hears status merged (carriedBy the collect run), then its terminal frame`, describeEnd(end));
+        checkRule(end.kind === 'carried' && end.status === 'merged', 'WS-17', `${s.runId} hears status merged (carriedBy the collect run), then its terminal frame`, describeEnd(end));
       }
-      expectRule(endB.runId === endC.runId && endB.runId !== b.runId && endB.runId !== c.runId, 'QUEUE-9',
+      checkRule(endB.runId === endC.runId && endB.runId !== b.runId && endB.runId !== c.runId, 'QUEUE-9',
         'both ride on one collect run with a new runId', `${endB.runId} / ${endC.runId}`);
       const log = await modelLog(session);
       const expected = collectPrompt(['a', 'b c']);
-      expectRule(log.some((r) => asks(r, expected)), 'QUEUE-9', `the model gets exactly ${JSON.stringify(expected)} (whole, possibly wrapped by the gateway)`,
+      checkRule(log.some((r) => asks(r, expected)), 'QUEUE-9', `the model gets exactly ${JSON.stringify(expected)} (whole, possibly wrapped by the gateway)`,
         () => `user turns: ${describeRequests(log, 8, 120)}`);
-      expectRule(!log.some((r) => asksExactly(r, 'a') || asksExactly(r, 'b c')), 'QUEUE-7', 'the buffered messages do not run on their own', 'a request with one of them alone');
+      checkRule(!log.some((r) => asksExactly(r, 'a') || asksExactly(r, 'b c')), 'QUEUE-7', 'the buffered messages do not run on their own', 'a request with one of them alone');
       // A group of one runs as itself.
       const a2 = await send(session, alice, key, `again ${marker('hold')}`);
       await session.sleep(300);
       const d = await send(session, bob, key, 'only one [single]');
       const ends2 = await waitAllEnded(session, [a2, d], 60_000, 'QUEUE-9');
       const endD = endOf(ends2, d);
-      expectRule(endD.kind === 'ran' && endD.runId === d.runId, 'QUEUE-9', `a group of one message runs as itself, under ${d.runId}`, describeEnd(endD));
+      checkRule(endD.kind === 'ran' && endD.runId === d.runId, 'QUEUE-9', `a group of one message runs as itself, under ${d.runId}`, describeEnd(endD));
       const log2 = await modelLog(session);
-      expectRule(log2.some((r) => asks(r, d.text) && !asks(r, COLLECT_HEADER)), 'QUEUE-9', `with its own text ${JSON.stringify(d.text)}`, () => `no such request: ${describeRequests(log2)}`);
+      checkRule(log2.some((r) => asks(r, d.text) && !asks(r, COLLECT_HEADER)), 'QUEUE-9', `with its own text ${JSON.stringify(d.text)}`, () => `no such request: ${describeRequests(log2)}`);
     },
   },
   {
@@ -345,6 +390,7 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
     rules: ['QUEUE-8'],
     level: 'MUST',
     requires: GATEWAY,
+    needs: [{ queueMode: 'collect' }],
     procedure:
       'Config mode collect, debounceMs 4000 (or the gateway\'s D). (1) A short run (0.4 u, u = max(D, 4000)) ends; two messages buffered during it, the second at 0.2 u: the merge starts at max(run end, second + D). ' +
       '(2) A long run outlasts the quiet window: the merge starts when it ends.',
@@ -368,7 +414,7 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
       expectRule(m1 !== null, 'QUEUE-8', 'the two buffered messages are merged (status merged)', heard(alice));
       const due1 = Math.max(endA.at, c.at + debounce);
       const tol = slack(ctx, session, debounce);
-      expectRule(Math.abs(m1 - due1) <= tol, 'QUEUE-8',
+      checkRule(Math.abs(m1 - due1) <= tol, 'QUEUE-8',
         `the merge starts at max(run end ${endA.at}, last buffering ${c.at} + ${debounce}) = ${due1}${tol > 0 ? ` ±${Math.round(tol)}` : ''}`, `at ${m1}`);
       // (2) the run outlasts the quiet window.
       const key2 = session.sessionKey('debounce2');
@@ -382,7 +428,7 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
       const m2 = mergedAt(c2);
       expectRule(m2 !== null, 'QUEUE-8', 'the two buffered messages are merged', heard(alice));
       const due2 = Math.max(endA2.at, c2.at + debounce);
-      expectRule(Math.abs(m2 - due2) <= tol, 'QUEUE-8', `the merge starts when the run ends: max(${endA2.at}, ${c2.at + debounce}) = ${due2}`, `at ${m2}`);
+      checkRule(Math.abs(m2 - due2) <= tol, 'QUEUE-8', `the merge starts when the run ends: max(${endA2.at}, ${c2.at + debounce}) = ${due2}`, `at ${m2}`);
     },
   },
   {
@@ -391,6 +437,7 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
     rules: ['QUEUE-10'],
     level: 'MUST',
     requires: GATEWAY,
+    needs: [{ queueMode: 'collect' }, { feature: 'routes' }],
     procedure: 'Config mode collect. While a run thinks: r1-first (route r1), r2-only (route r2), r1-second (route r1). The model gets the r1 merge first, then r2-only alone.',
     async run(ctx) {
       const { session } = await openGateway(ctx, { messages: { queue: { mode: 'collect' } } }, needQueue({ mode: 'collect' }));
@@ -402,97 +449,151 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
       const b = await send(session, alice, key, 'r1-first', { route: 'r1' });
       const c = await send(session, alice, key, 'r2-only', { route: 'r2' });
       const d = await send(session, alice, key, 'r1-second', { route: 'r1' });
+      precondBusy(a, [b, c, d]);
       const ends = await waitAllEnded(session, [a, b, c, d], 60_000, 'QUEUE-10');
       const endB = endOf(ends, b);
       const endD = endOf(ends, d);
       const endC = endOf(ends, c);
-      expectRule(endB.kind === 'carried' && endD.kind === 'carried' && endB.runId === endD.runId, 'QUEUE-10', 'the two r1 messages are merged into one run',
+      checkRule(endB.kind === 'carried' && endD.kind === 'carried' && endB.runId === endD.runId, 'QUEUE-10', 'the two r1 messages are merged into one run',
         `${describeEnd(endB)} / ${describeEnd(endD)}`);
-      expectRule(endC.kind === 'ran' && endC.runId === c.runId, 'QUEUE-10', 'the lone r2 message runs as itself', describeEnd(endC));
+      checkRule(endC.kind === 'ran' && endC.runId === c.runId, 'QUEUE-10', 'the lone r2 message runs as itself', describeEnd(endC));
       const log = await modelLog(session);
       const i1 = log.findIndex((r) => asks(r, collectPrompt(['r1-first', 'r1-second'])));
       const i2 = log.findIndex((r) => asks(r, 'r2-only') && !asks(r, COLLECT_HEADER));
-      expectRule(i1 >= 0 && i2 >= 0 && i1 < i2, 'QUEUE-10', 'the r1 group (first arrival) reaches the model before r2',
+      checkRule(i1 >= 0 && i2 >= 0 && i1 < i2, 'QUEUE-10', 'the r1 group (first arrival) reaches the model before r2',
         () => `request order: ${describeRequests(log, 8, 80)}`);
     },
   },
-  {
-    id: 'queue.cap.drop-new',
-    title: 'drop new: at the cap the newcomer is refused with QUEUE_FULL, and its sender hears it',
-    rules: ['QUEUE-12', 'QUEUE-13', 'QUEUE-21', 'WS-13'],
+  ...(['followup', 'collect'] as const).map((mode): ConformanceCase => ({
+    id: mode === 'followup' ? 'queue.clear.operator' : 'queue.collect.clear-operator',
+    title: `Clearing a session's queue (${mode}): every waiting message is aborted LANE_CLEARED, the running run goes on`,
+    rules: ['QUEUE-11', 'QUEUE-21', 'QUEUE-20'],
     level: 'MUST',
     requires: GATEWAY,
+    needs: [{ queueMode: mode }, { feature: 'queueClear' }],
     procedure:
-      'Config followup, cap 2, drop new, byChannel {c: collect}. While a run thinks, two followups wait; a third is answered rejected QUEUE_FULL and gets a chat error with the exact text. ' +
-      'The same with two buffered collect messages. Everything accepted still runs.',
+      `Config ${mode}. While a run thinks, b and c wait (${mode === 'collect' ? 'buffered' : 'queued followups'}); the operator clears the session's queue ` +
+      '(SPEC names no protocol method: the target\'s operator hook, in process InProcessGateway.clearQueue). b\'s and c\'s senders get chat aborted LANE_CLEARED ' +
+      '"session <key> queue cleared"; neither reaches the model; the running run ends final; afterwards a new message to the session runs at once.',
     async run(ctx) {
-      const { session } = await openGateway(ctx, { messages: { queue: { mode: 'followup', cap: 2, drop: 'new', byChannel: { c: 'collect' } } } },
-        needQueue({ mode: 'followup', cap: 2, drop: 'new', byChannel: { c: 'collect' } }));
+      const { session } = await openGateway(ctx, { messages: { queue: { mode } } }, needQueue({ mode }));
+      const clear = operatorClearQueue(session);
+      if (clear === null) {
+        throw new NotApplicable("the target offers no operator action to clear a session's queue (QUEUE-11 names no protocol method; in process: InProcessGateway.clearQueue)");
+      }
       await script(session, [on('hold', hold(6_000))]);
       const alice = await session.connect('alice');
       const bob = await session.connect('bob');
-      const all: Sent[] = [];
-      for (const [label, channel] of [['followup', undefined], ['collect', 'c']] as const) {
-        const key = session.sessionKey(`dropnew-${label}`);
-        const opts = channel === undefined ? {} : { channel };
-        all.push(await send(session, alice, key, `first ${marker('hold')}`));
-        await session.sleep(200);
-        const b = await send(session, alice, key, `${label} b`, opts);
-        const c = await send(session, alice, key, `${label} c`, opts);
-        const d = await send(session, bob, key, `${label} d`, opts);
-        expectRule(b.status === 'queued' && c.status === 'queued', 'QUEUE-12', `below the cap (${label}) messages are queued`, `${b.status}, ${c.status}`);
-        expectRule(d.status === 'rejected' && d.code === 'QUEUE_FULL', 'QUEUE-13', `at the cap (${label}) chat.send answers rejected with code QUEUE_FULL`, `${d.status} ${String(d.code)}`);
-        await session.sleep(0);
+      const key = session.sessionKey(`clear-${mode}`);
+      const a = await send(session, alice, key, `first ${marker('hold')}`);
+      await session.sleep(200);
+      const b = await send(session, bob, key, `${mode} waiting b`);
+      const c = await send(session, bob, key, `${mode} waiting c`);
+      const before = await modelLog(session);
+      precondition([b, c].every((s) => waitEnd(s) === null && !before.some((r) => asks(r, s.text))) && waitEnd(a) === null,
+        () => `b and c were still waiting behind the running ${a.runId} when the queue was cleared (${[a, b, c].map((s) => `${s.runId}: ${waitEnd(s)?.state ?? 'waiting'}`).join(', ')})`);
+      const clearedAt = nowOf(session);
+      const count = await clear(key);
+      if (count !== null) ctx.note(`the operator action reported ${count} message(s) removed`);
+      const grace = abortBound(ctx, session);
+      await waitUntil(session, () => refusalOf(b) !== null && refusalOf(c) !== null, grace);
+      const timed = judgesAbortTiming(ctx, session);
+      for (const s of [b, c]) {
+        if (expectRefused(s, 'QUEUE-11', 'aborted', 'LANE_CLEARED', `session ${key} queue cleared`)) {
+          const frame = refusalOf(s)!;
+          checkRule(!timed || frame.at - clearedAt <= grace, 'QUEUE-11', `${s.runId} is told at once (within ${ABORT_GRACE_MS} ms)`, `after ${frame.at - clearedAt} ms`);
+        }
+      }
+      const ends = await waitAllEnded(session, [a], 60_000, 'QUEUE-11');
+      const endA = ends.get(a);
+      if (endA !== undefined) checkRule(endA.kind === 'ran' && endA.state === 'final' && endA.text !== '', 'QUEUE-11', `the running run ${a.runId} goes on to its final`, describeEnd(endA));
+      // Their runs left the lanes: the session is idle again, a new message runs at once.
+      await session.sleep(5_000);
+      const d = await send(session, alice, key, `after the clear ${marker('after-clear')}`);
+      checkRule(d.status === 'started', 'QUEUE-11', 'after the clear and the run\'s end the session is idle: a new message is answered started', `answered ${d.status}`);
+      await waitAllEnded(session, [d], 60_000, 'QUEUE-11');
+      const log = await modelLog(session);
+      checkRule(![b, c].some((s) => log.some((r) => asks(r, s.text))), 'QUEUE-11', 'the cleared messages never reach the model', () => describeRequests(log, 6, 100));
+    },
+  })),
+  ...(['followup', 'collect'] as const).map((mode): ConformanceCase => ({
+    id: mode === 'followup' ? 'queue.cap.drop-new' : 'queue.collect.drop-new',
+    title: `drop new (${mode}): at the cap the newcomer is refused with QUEUE_FULL, and its sender hears it`,
+    rules: ['QUEUE-12', 'QUEUE-13', 'QUEUE-21', 'WS-13', mode === 'collect' ? 'QUEUE-7' : 'QUEUE-4'],
+    level: 'MUST',
+    requires: GATEWAY,
+    needs: [{ queueMode: mode }, { dropPolicy: 'new' }],
+    procedure:
+      `Config ${mode}, cap 2, drop new. While a run thinks, two messages wait (${mode === 'collect' ? 'buffered' : 'as followups'}); a third is answered rejected QUEUE_FULL and gets a chat error with the exact text. ` +
+      'Everything accepted still runs.',
+    async run(ctx) {
+      const { session } = await openGateway(ctx, { messages: { queue: { mode, cap: 2, drop: 'new' } } }, needQueue({ mode, cap: 2, drop: 'new' }));
+      await script(session, [on('hold', hold(6_000))]);
+      const alice = await session.connect('alice');
+      const bob = await session.connect('bob');
+      const key = session.sessionKey(`dropnew-${mode}`);
+      const a = await send(session, alice, key, `first ${marker('hold')}`);
+      await session.sleep(200);
+      const b = await send(session, alice, key, `${mode} b`);
+      const c = await send(session, alice, key, `${mode} c`);
+      const d = await send(session, bob, key, `${mode} d`);
+      // Precondition: the queue was at the cap when d came: a's run had not ended (b and c still waited behind it).
+      precondition(terminals(alice, a.runId).every((e) => e.at > d.at), () => `the first run was still running when b, c and d were sent (it ended at ${terminals(alice, a.runId)[0]?.at})`);
+      if (mode === 'collect') expectBufferedWhileBusy(a, [b, c]);
+      else checkRule(b.status === 'queued' && c.status === 'queued', 'QUEUE-4', 'below the cap messages to a busy session are queued (followup)', `${b.status}, ${c.status}`);
+      if (checkRule(d.status === 'rejected' && d.code === 'QUEUE_FULL', 'QUEUE-13', `at the cap (${mode}) chat.send answers rejected with code QUEUE_FULL`, `${d.status} ${String(d.code)}`)) {
         await waitUntil(session, () => refusalOf(d), 1_000);
         expectRefused(d, 'QUEUE-13', 'error', 'QUEUE_FULL', `session ${key} queue is full (cap 2): message refused`);
-        all.push(b, c);
       }
-      await waitAllEnded(session, all, 60_000, 'QUEUE-13');
+      await waitAllEnded(session, [a, b, c], 60_000, 'QUEUE-13');
+      const log = await modelLog(session);
+      checkRule(!log.some((r) => asks(r, `${mode} d`)), 'QUEUE-13', 'the refused message never reaches the model', () => describeRequests(log));
     },
-  },
-  {
-    id: 'queue.cap.drop-old',
-    title: 'drop old: at the cap the oldest waiting message leaves with QUEUE_DROPPED, and its sender hears it',
-    rules: ['QUEUE-12', 'QUEUE-14', 'QUEUE-21', 'DEP-5'],
+  })),
+  ...(['followup', 'collect'] as const).map((mode): ConformanceCase => ({
+    id: mode === 'followup' ? 'queue.cap.drop-old' : 'queue.collect.drop-old',
+    title: `drop old (${mode}): at the cap the oldest waiting message leaves with QUEUE_DROPPED, and its sender hears it`,
+    rules: ['QUEUE-12', 'QUEUE-14', 'QUEUE-21', 'DEP-5', ...(mode === 'collect' ? ['QUEUE-7'] : [])],
     level: 'MUST',
     requires: GATEWAY,
+    needs: [{ queueMode: mode }, { dropPolicy: 'old' }],
     procedure:
-      'Config followup, cap 2, drop old, byChannel {c: collect}. While a run thinks, b and c wait; d is queued and b is dropped: b\'s sender gets chat error QUEUE_DROPPED with the exact text; c and d run. ' +
-      'The same with collect: b leaves the buffer, c and d are merged.',
+      `Config ${mode}, cap 2, drop old. While a run thinks, b and c wait; d is queued and b is dropped: b's sender gets chat error QUEUE_DROPPED with the exact text; ` +
+      `${mode === 'collect' ? 'c and d are merged' : 'c and d run'}; b never reaches the model.`,
     async run(ctx) {
-      const { session } = await openGateway(ctx, { messages: { queue: { mode: 'followup', cap: 2, drop: 'old', byChannel: { c: 'collect' } } } },
-        needQueue({ mode: 'followup', cap: 2, drop: 'old', byChannel: { c: 'collect' } }));
+      const { session } = await openGateway(ctx, { messages: { queue: { mode, cap: 2, drop: 'old' } } }, needQueue({ mode, cap: 2, drop: 'old' }));
       await script(session, [on('hold', hold(6_000))]);
       const alice = await session.connect('alice');
       const bob = await session.connect('bob');
-      for (const [label, channel] of [['followup', undefined], ['collect', 'c']] as const) {
-        const key = session.sessionKey(`dropold-${label}`);
-        const opts = channel === undefined ? {} : { channel };
-        const a = await send(session, alice, key, `first ${marker('hold')}`);
-        await session.sleep(200);
-        const b = await send(session, bob, key, `${label} b`, opts);
-        const c = await send(session, alice, key, `${label} c`, opts);
-        const d = await send(session, alice, key, `${label} d`, opts);
-        expectRule(d.status === 'queued', 'QUEUE-14', `under drop old (${label}) the newcomer is accepted (queued)`, `${d.status} ${String(d.code)}`);
-        const ends = await waitAllEnded(session, [a, b, c, d], 60_000, 'QUEUE-14');
-        expectRefused(b, 'QUEUE-14', 'error', 'QUEUE_DROPPED', `session ${key} queue is full: message dropped (oldest first)`);
-        const endB = endOf(ends, b);
-        expectRule(endB.kind === 'refused', 'QUEUE-14', `the dropped message ${b.runId} does not run`, describeEnd(endB));
-        for (const s of [c, d]) {
-          const end = endOf(ends, s);
-          expectRule(end.state === 'final' && end.kind !== 'refused', 'QUEUE-14', `${s.text} still runs`, describeEnd(end));
-        }
-        const log = await modelLog(session);
-        expectRule(!log.some((r) => asks(r, `${label} b`)), 'QUEUE-14', `the dropped message never reaches the model`, 'a request carries it');
+      const key = session.sessionKey(`dropold-${mode}`);
+      const a = await send(session, alice, key, `first ${marker('hold')}`);
+      await session.sleep(200);
+      const b = await send(session, bob, key, `${mode} b`);
+      const c = await send(session, alice, key, `${mode} c`);
+      const d = await send(session, alice, key, `${mode} d`);
+      precondition(terminals(alice, a.runId).every((e) => e.at > d.at), () => `the first run was still running when b, c and d were sent (it ended at ${terminals(alice, a.runId)[0]?.at})`);
+      if (mode === 'collect') expectBufferedWhileBusy(a, [b, c, d]);
+      checkRule(d.status === 'queued', 'QUEUE-14', `under drop old (${mode}) the newcomer is accepted (queued)`, `${d.status} ${String(d.code)}`);
+      const ends = await waitAllEnded(session, [a, b, c, d], 60_000, 'QUEUE-14');
+      expectRefused(b, 'QUEUE-14', 'error', 'QUEUE_DROPPED', `session ${key} queue is full: message dropped (oldest first)`);
+      const endB = ends.get(b);
+      if (endB !== undefined) checkRule(endB.kind === 'refused', 'QUEUE-14', `the dropped message ${b.runId} does not run`, describeEnd(endB));
+      for (const s of [c, d]) {
+        const end = ends.get(s);
+        if (end !== undefined) checkRule(end.state === 'final' && end.kind !== 'refused', 'QUEUE-14', `${s.text} still runs`, describeEnd(end));
       }
+      const log = await modelLog(session);
+      checkRule(!log.some((r) => asks(r, `${mode} b`)), 'QUEUE-14', 'the dropped message never reaches the model', 'a request carries it');
+      checkRule(log.some((r) => asks(r, `${mode} c`)) && log.some((r) => asks(r, `${mode} d`)), 'QUEUE-14', 'the messages still waiting reach the model', () => describeRequests(log));
     },
-  },
+  })),
   {
     id: 'queue.cap.summarize',
     title: 'drop summarize: dropped messages ride as exact gists on the next run; a stranded summary runs on its own',
     rules: ['QUEUE-15', 'QUEUE-16', 'QUEUE-20', 'WS-17'],
     level: 'MUST',
     requires: GATEWAY,
+    needs: [{ queueMode: 'followup' }, { dropPolicy: 'summarize' }],
     procedure:
       'Config followup, cap 1, drop summarize. While a run thinks, four messages arrive; each drops the one before (whitespace, blank, 170 characters). ' +
       'The last one\'s run gets exactly "[Queue overflow] Dropped 3 message(s) due to cap.\\nSummary:\\n- ...\\n\\n<its text>" and the dropped senders hear status summarized, carriedBy it. ' +
@@ -517,18 +618,19 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
       const c = await send(session, bob, key, '   ');
       const d = await send(session, bob, key, long);
       const e = await send(session, alice, key, lastText);
+      precondBusy(a, [b, c, d, e]);
       const ends = await waitAllEnded(session, [a, b, c, d, e], 60_000, 'QUEUE-16');
       const endE = endOf(ends, e);
-      expectRule(endE.kind === 'ran' && endE.runId === e.runId, 'QUEUE-16', `the last message runs as ${e.runId}`, describeEnd(endE));
+      checkRule(endE.kind === 'ran' && endE.runId === e.runId, 'QUEUE-16', `the last message runs as ${e.runId}`, describeEnd(endE));
       for (const s of [b, c, d]) {
         const end = endOf(ends, s);
-        expectRule(end.kind === 'carried' && end.status === 'summarized' && end.runId === e.runId, 'QUEUE-16',
+        checkRule(end.kind === 'carried' && end.status === 'summarized' && end.runId === e.runId, 'QUEUE-16',
           `${s.runId} hears status summarized (carriedBy ${e.runId}), then that run's terminal frame`, describeEnd(end));
       }
       const log = await modelLog(session);
       const carrier = log.find((r) => r.rule === 'summary-exact') ?? log.find((r) => asks(r, '[Queue overflow]')) ?? log.find((r) => asks(r, lastText));
       expectRule(carrier !== undefined, 'QUEUE-16', 'the carrying run reaches the model', 'no request with its text');
-      expectRule(carrier.rule === 'summary-exact', 'QUEUE-15', `its prompt is exactly ${JSON.stringify(expected)}`,
+      checkRule(carrier.rule === 'summary-exact', 'QUEUE-15', `its prompt is exactly ${JSON.stringify(expected)}`,
         () => `its user turn is ${JSON.stringify(userTexts(carrier))}`);
       // A summary whose carrier goes away runs on its own.
       const key2 = session.sessionKey('summarize-alone');
@@ -536,156 +638,306 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
       await session.sleep(200);
       const b2 = await send(session, bob, key2, 'lonely gist');
       const c2 = await send(session, alice, key2, 'dropper');
-      const abort = await alice.request('chat.abort', { sessionKey: key2, runId: c2.runId });
-      expectRule(abort.ok, 'QUEUE-18', 'chat.abort answers ok', JSON.stringify(abort.error));
+      await chatAbort(alice, { sessionKey: key2, runId: c2.runId });
       const ends2 = await waitAllEnded(session, [a2, b2], 60_000, 'QUEUE-16');
       const endB2 = endOf(ends2, b2);
-      expectRule(endB2.kind === 'carried' && endB2.status === 'summarized' && endB2.state === 'final', 'QUEUE-16',
+      checkRule(endB2.kind === 'carried' && endB2.status === 'summarized' && endB2.state === 'final', 'QUEUE-16',
         'with no run left to carry it, the gist rides on a summary run of its own (status summarized, then its final)', describeEnd(endB2));
       const log2 = await modelLog(session);
-      expectRule(log2.some((r) => asks(r, standalone) && !asks(r, 'dropper')), 'QUEUE-16', `the summary run's prompt is exactly ${JSON.stringify(standalone)}`,
+      checkRule(log2.some((r) => asks(r, standalone) && !asks(r, 'dropper')), 'QUEUE-16', `the summary run's prompt is exactly ${JSON.stringify(standalone)}`,
         () => describeRequests(log2, 3, 200));
     },
   },
   {
-    id: 'queue.abort.queued-and-running',
-    title: 'chat.abort removes a waiting message or aborts a running run, which settles at once and frees the lane',
-    rules: ['QUEUE-18', 'WS-18', 'QUEUE-21', 'LANE-12'],
+    id: 'queue.abort.queued',
+    title: 'chat.abort of a waiting followup removes it: answered {aborted: [its runId]}, its sender hears aborted, it never runs',
+    rules: ['QUEUE-18', 'WS-18', 'QUEUE-21'],
     level: 'MUST',
     requires: GATEWAY,
+    needs: [{ queueMode: 'followup' }],
     procedure:
-      'Config followup, byChannel {c: collect}. Unknown runId -> {aborted: []}. Abort a queued followup (chat aborted LANE_ABORTED), abort the streaming run by runId ' +
-      '(it ends aborted with its text so far within 1000 ms and the next followup starts within 1000 ms), abort without runId (only the running run; the waiting one still runs), ' +
-      'abort a buffered collect message ("aborted while queued").',
+      'Config followup. While a run thinks, b and c wait. chat.abort with an unknown runId answers {aborted: []}; chat.abort {runId: b} answers {aborted: [b]}; ' +
+      "b's sender gets chat aborted LANE_ABORTED; b never reaches the model; the run ahead and c still end final.",
     async run(ctx) {
-      const { session } = await openGateway(ctx, { messages: { queue: { mode: 'followup', byChannel: { c: 'collect' } } } },
-        needQueue({ mode: 'followup', byChannel: { c: 'collect' } }));
+      const { session } = await openGateway(ctx, { messages: { queue: { mode: 'followup' } } }, needQueue({ mode: 'followup' }));
+      await script(session, [on('hold', hold(6_000))]);
+      const alice = await session.connect('alice');
+      const bob = await session.connect('bob');
+      const key = session.sessionKey('abort-queued');
+      const a = await send(session, alice, key, `first ${marker('hold')}`);
+      await session.sleep(200);
+      const b = await send(session, bob, key, 'to be aborted while queued');
+      const c = await send(session, bob, key, 'next in line');
+      const none = await chatAbort(alice, { sessionKey: key, runId: 'no-such-run' });
+      if (none !== null) checkRule(none.length === 0, 'QUEUE-18', 'an unknown runId aborts nothing ({aborted: []})', JSON.stringify(none));
+      const before = await modelLog(session);
+      // Precondition: b was still waiting when it was aborted (its run had not reached the model, its sender's wait had not ended).
+      precondition(!before.some((r) => asks(r, b.text)) && waitEnd(b) === null, () => `b (${b.runId}) was still waiting when aborted; it ${waitEnd(b) !== null ? `had ended: ${describeEnd(waitEnd(b)!)}` : 'had reached the model'}`);
+      const abortedAt = nowOf(session);
+      const ab = await chatAbort(alice, { sessionKey: key, runId: b.runId });
+      if (ab !== null) checkRule(ab.length === 1 && ab[0] === b.runId, 'QUEUE-18', `aborting the queued ${b.runId} answers {aborted: [${b.runId}]}`, JSON.stringify(ab));
+      await waitUntil(session, () => refusalOf(b), abortBound(ctx, session));
+      expectRefused(b, 'QUEUE-18', 'aborted', 'LANE_ABORTED', null);
+      const ends = await waitAllEnded(session, [a, c], 60_000, 'QUEUE-18');
+      const endA = ends.get(a);
+      if (endA !== undefined) checkRule(endA.kind === 'ran' && endA.state === 'final', 'QUEUE-18', `the run ahead (${a.runId}) is not affected: it ends final`, describeEnd(endA));
+      const endC = ends.get(c);
+      if (endC !== undefined) checkRule(endC.kind === 'ran' && endC.state === 'final' && endC.runId === c.runId, 'QUEUE-18', `the other waiting message (${c.runId}) still runs`, describeEnd(endC));
+      const log = await modelLog(session);
+      checkRule(!log.some((r) => asks(r, b.text) && r.t >= abortedAt - session.timeScale), 'QUEUE-18', `the aborted ${b.runId} never reaches the model`,
+        () => `a request carries it: ${describeRequests(log.filter((r) => asks(r, b.text)))}`);
+      const own = terminals(bob, b.runId);
+      checkRule(own.length === 0, 'QUEUE-18', `no run of ${b.runId} streams (its only frame is the aborted refusal)`, heard(bob));
+    },
+  },
+  {
+    id: 'queue.abort.running',
+    title: 'chat.abort of a running run: it ends aborted at once and frees the session; without runId only the running run is aborted',
+    rules: ['QUEUE-18', 'WS-18', 'LANE-12', 'WS-15'],
+    level: 'MUST',
+    requires: GATEWAY,
+    needs: [{ queueMode: 'followup' }],
+    procedure:
+      'Config followup. A run streams, c and d wait. chat.abort {runId: a} answers {aborted: [a]}; a ends aborted within 1000 ms and c reaches the model within 1000 ms. ' +
+      'chat.abort without runId answers {aborted: [c]}: c ends aborted, the waiting d still runs to a final.',
+    async run(ctx) {
+      const { session } = await openGateway(ctx, { messages: { queue: { mode: 'followup' } } }, needQueue({ mode: 'followup' }));
       await script(session, [on('stream', stream(40_000, 100)), on('hold', hold(5_000))]);
       const alice = await session.connect('alice');
       const bob = await session.connect('bob');
-      const key = session.sessionKey('abort');
+      const key = session.sessionKey('abort-running');
       const a = await send(session, alice, key, `long answer ${marker('stream')}`);
       await session.sleep(200);
-      const b = await send(session, bob, key, 'to be aborted while queued');
       const c = await send(session, bob, key, `next in line ${marker('hold')}`);
       const d = await send(session, bob, key, 'waits through an abort-all');
-      const abortRes = async (params: Record<string, unknown>): Promise<string[]> => {
-        const res = await alice.request('chat.abort', params);
-        expectRule(res.ok, 'WS-18', `chat.abort ${JSON.stringify(params)} answers ok`, JSON.stringify(res.error));
-        const list = (res.payload as { aborted?: unknown } | null)?.aborted;
-        expectRule(Array.isArray(list) && list.every((x) => typeof x === 'string'), 'WS-18', 'chat.abort answers {aborted: [<runId>...]}', JSON.stringify(res.payload));
-        return list as string[];
-      };
-      const none = await abortRes({ sessionKey: key, runId: 'no-such-run' });
-      expectRule(none.length === 0, 'QUEUE-18', 'an unknown runId aborts nothing', JSON.stringify(none));
-      const ab = await abortRes({ sessionKey: key, runId: b.runId });
-      expectRule(ab.length === 1 && ab[0] === b.runId, 'QUEUE-18', `aborting the queued ${b.runId} answers {aborted: [${b.runId}]}`, JSON.stringify(ab));
-      await waitUntil(session, () => refusalOf(b), 1_000);
-      expectRefused(b, 'QUEUE-18', 'aborted', 'LANE_ABORTED', null);
-      expectRule((await waitChat(session, alice, a.runId, ['delta'], 10_000)) !== null, 'QUEUE-18', 'the first run streams', heard(alice));
+      precondition((await waitChat(session, alice, a.runId, ['delta'], 10_000)) !== null, () => `the first run streams (a delta frame): alice heard ${heard(alice)}`);
       await session.sleep(1_000);
       const abortAt = nowOf(session);
-      const aa = await abortRes({ sessionKey: key, runId: a.runId });
-      expectRule(aa.length === 1 && aa[0] === a.runId, 'QUEUE-18', `aborting the running ${a.runId} answers {aborted: [${a.runId}]}`, JSON.stringify(aa));
+      const aa = await chatAbort(alice, { sessionKey: key, runId: a.runId });
+      if (aa !== null) checkRule(aa.length === 1 && aa[0] === a.runId, 'QUEUE-18', `aborting the running ${a.runId} answers {aborted: [${a.runId}]}`, JSON.stringify(aa));
       const grace = abortBound(ctx, session);
       const endFrame = await waitUntil(session, () => terminals(alice, a.runId)[0] ?? null, grace);
-      expectRule(endFrame !== null && endFrame.at - abortAt <= grace, 'LANE-12',
-        `the aborted run settles within ${ABORT_GRACE_MS} ms (a terminal frame for ${a.runId})`, () => (endFrame === null ? `nothing within ${grace} ms: ${heard(alice, abortAt)}` : `at +${endFrame.at - abortAt} ms`));
-      expectRule(endFrame.payload.state === 'aborted', 'QUEUE-18', `the running run ends with a chat aborted frame`, `state ${endFrame.payload.state}`);
+      if (checkRule(endFrame !== null && (!judgesAbortTiming(ctx, session) || endFrame.at - abortAt <= grace), 'LANE-12',
+        `the aborted run settles within ${ABORT_GRACE_MS} ms (a terminal frame for ${a.runId})`, () => (endFrame === null ? `nothing within ${grace} ms: ${heard(alice, abortAt)}` : `at +${endFrame.at - abortAt} ms`)) && endFrame !== null) {
+        checkRule(endFrame.payload.state === 'aborted', 'QUEUE-18', 'the running run ends with a chat aborted frame', `state ${endFrame.payload.state}`);
+      }
       const started = await waitUntil(session, async () => (await modelLog(session)).some((r) => asks(r, c.text)), grace);
-      expectRule(started !== null, 'LANE-12', `the session lane is free again: the next followup (${c.runId}) starts within ${ABORT_GRACE_MS} ms of the abort`,
+      checkRule(started !== null, 'LANE-12', `the session lane is free again: the next followup (${c.runId}) starts within ${ABORT_GRACE_MS} ms of the abort`,
         `no model request for it within ${grace} ms`);
       // Abort without runId: only the running run.
       await session.sleep(500);
-      const all = await abortRes({ sessionKey: key });
-      expectRule(all.length === 1 && all[0] === c.runId, 'QUEUE-18', `without a runId, the running run (${c.runId}) is aborted, the waiting ${d.runId} stays`, JSON.stringify(all));
+      const all = await chatAbort(alice, { sessionKey: key });
+      if (all !== null) checkRule(all.length === 1 && all[0] === c.runId, 'QUEUE-18', `without a runId, the running run (${c.runId}) is aborted, the waiting ${d.runId} stays`, JSON.stringify(all));
       const ends = await waitAllEnded(session, [c, d], 60_000, 'QUEUE-18');
-      expectRule(endOf(ends, c).state === 'aborted', 'QUEUE-18', `${c.runId} ends aborted`, describeEnd(endOf(ends, c)));
-      const endD = endOf(ends, d);
-      expectRule(endD.kind === 'ran' && endD.state === 'final', 'QUEUE-18', `the waiting ${d.runId} still runs`, describeEnd(endD));
-      // A buffered (collect) message.
-      const key2 = session.sessionKey('abort-buffered');
-      const a2 = await send(session, alice, key2, `first ${marker('hold')}`);
+      const endC = ends.get(c);
+      if (endC !== undefined) checkRule(endC.state === 'aborted', 'QUEUE-18', `${c.runId} ends aborted`, describeEnd(endC));
+      const endD = ends.get(d);
+      if (endD !== undefined) checkRule(endD.kind === 'ran' && endD.state === 'final', 'QUEUE-18', `the waiting ${d.runId} still runs`, describeEnd(endD));
+    },
+  },
+  {
+    id: 'queue.collect.abort-buffered',
+    title: 'chat.abort of a buffered (collect) message removes it: "aborted while queued", never in a collect prompt',
+    rules: ['QUEUE-18', 'WS-18', 'QUEUE-21'],
+    level: 'MUST',
+    requires: GATEWAY,
+    needs: [{ queueMode: 'collect' }],
+    procedure:
+      'Config collect. While a run thinks, b is buffered; chat.abort {runId: b} answers {aborted: [b]}; b\'s sender gets chat aborted LANE_ABORTED "aborted while queued"; ' +
+      'b never reaches the model; the run ahead ends final.',
+    async run(ctx) {
+      const { session } = await openGateway(ctx, { messages: { queue: { mode: 'collect' } } }, needQueue({ mode: 'collect' }));
+      await script(session, [on('hold', hold(6_000))]);
+      const alice = await session.connect('alice');
+      const bob = await session.connect('bob');
+      const key = session.sessionKey('abort-buffered');
+      const a = await send(session, alice, key, `first ${marker('hold')}`);
       await session.sleep(200);
-      const b2 = await send(session, bob, key2, 'buffered then aborted', { channel: 'c' });
-      const ab2 = await abortRes({ sessionKey: key2, runId: b2.runId });
-      expectRule(ab2.length === 1 && ab2[0] === b2.runId, 'QUEUE-18', 'aborting a buffered message answers its runId', JSON.stringify(ab2));
-      await waitUntil(session, () => refusalOf(b2), 1_000);
-      expectRefused(b2, 'QUEUE-18', 'aborted', 'LANE_ABORTED', 'aborted while queued');
-      await waitAllEnded(session, [a2], 60_000, 'QUEUE-18');
+      const b = await send(session, bob, key, 'buffered then aborted');
+      expectBufferedWhileBusy(a, [b]);
+      const ab = await chatAbort(alice, { sessionKey: key, runId: b.runId });
+      if (ab !== null) checkRule(ab.length === 1 && ab[0] === b.runId, 'QUEUE-18', 'aborting a buffered message answers {aborted: [its runId]}', JSON.stringify(ab));
+      await waitUntil(session, () => refusalOf(b), abortBound(ctx, session));
+      expectRefused(b, 'QUEUE-18', 'aborted', 'LANE_ABORTED', 'aborted while queued');
+      const ends = await waitAllEnded(session, [a], 60_000, 'QUEUE-18');
+      const endA = ends.get(a);
+      if (endA !== undefined) checkRule(endA.kind === 'ran' && endA.state === 'final', 'QUEUE-18', `the run ahead (${a.runId}) ends final`, describeEnd(endA));
+      await session.sleep(5_000);
+      const log = await modelLog(session);
+      checkRule(!log.some((r) => asks(r, b.text)), 'QUEUE-18', 'the aborted message never reaches the model', () => describeRequests(log, 4, 120));
+    },
+  },
+  {
+    id: 'queue.abort.holding-session',
+    title: 'chat.abort of a run that holds its session slot while it waits for main: removed, and the session slot is released',
+    rules: ['QUEUE-18', 'LANE-12', 'LANE-7', 'QUEUE-21', 'WS-18'],
+    level: 'MUST',
+    requires: GATEWAY,
+    procedure:
+      'Config maxConcurrent 1 (or the gateway\'s cap: that many holders). Holders fill main; b to an idle session s waits for main holding session:s (LANE-7); c to s waits behind it. ' +
+      'chat.abort {runId: b} answers {aborted: [b]}; b\'s sender gets chat aborted LANE_ABORTED within 1000 ms; b never reaches the model; ' +
+      'c is not stuck behind the slot b held: it reaches the model once main frees and ends final.',
+    async run(ctx) {
+      const { session } = await openGateway(ctx, { agents: { defaults: { maxConcurrent: 1 } }, messages: { queue: { mode: declaredQueue(ctx.supports).mode } } },
+        // c must wait behind b, not interrupt it (QUEUE-6).
+        (config) => (config.messages.queue.mode === 'interrupt' ? 'needs a queue mode in which a second message waits (not interrupt); the gateway runs interrupt' : null));
+      const cap = requireConfig(session, 'agents.defaults.maxConcurrent (how many runs fill main)').agents.defaults.maxConcurrent;
+      precondition(cap <= 8, `main's cap (${cap}) is small enough to fill with holding runs (at most 8)`);
+      await script(session, [on('hold', hold(6_000))]);
+      const alice = await session.connect('alice');
+      const bob = await session.connect('bob');
+      const holders: Sent[] = [];
+      for (let i = 0; i < cap; i++) holders.push(await send(session, alice, session.sessionKey(`holder${i}`), `hold ${i} ${marker('hold')}`));
+      // Precondition: main is full (every holder reached the model).
+      precondition((await waitRequests(session, ['hold'], 5_000)) !== null, 'the holding runs reach the model');
+      await waitUntil(session, async () => requestsWith(await modelLog(session), 'hold').length >= cap, 5_000);
+      const key = session.sessionKey('held');
+      const b = await send(session, bob, key, 'waits for main holding the session');
+      const c = await send(session, bob, key, 'waits behind it');
+      await session.sleep(300);
+      const before = await modelLog(session);
+      precondition(!before.some((r) => asks(r, b.text)) && waitEnd(b) === null && holders.every((h) => waitEnd(h) === null),
+        () => `b (${b.runId}) waits for main while every holder still runs (b ${before.some((r) => asks(r, b.text)) ? 'reached the model' : 'did not reach the model'}; holders ended: ${holders.filter((h) => waitEnd(h) !== null).length})`);
+      const abortAt = nowOf(session);
+      const ab = await chatAbort(bob, { sessionKey: key, runId: b.runId });
+      if (ab !== null) checkRule(ab.length === 1 && ab[0] === b.runId, 'QUEUE-18', `aborting the waiting ${b.runId} answers {aborted: [${b.runId}]}`, JSON.stringify(ab));
+      const grace = abortBound(ctx, session);
+      const refusal = await waitUntil(session, () => refusalOf(b), grace);
+      checkRule(refusal !== null && (!judgesAbortTiming(ctx, session) || refusal.at - abortAt <= grace), 'LANE-12', `the aborted waiting run settles at once (within ${ABORT_GRACE_MS} ms)`,
+        () => (refusal === null ? `nothing within ${grace} ms: bob heard ${heard(bob, abortAt)}` : `at +${refusal.at - abortAt} ms`));
+      expectRefused(b, 'QUEUE-18', 'aborted', 'LANE_ABORTED', null);
+      const ends = await waitAllEnded(session, [...holders, c], 60_000, 'LANE-12');
+      const endC = ends.get(c);
+      if (endC !== undefined) checkRule(endC.kind === 'ran' && endC.state === 'final', 'LANE-12', `${c.runId}, waiting behind the aborted run for session:s, runs to a final (the slot b held was released)`, describeEnd(endC));
+      const log = await modelLog(session);
+      checkRule(log.some((r) => asks(r, c.text)), 'LANE-12', `${c.runId} reaches the model (the slot b held was released)`, () => describeRequests(log));
+      checkRule(!log.some((r) => asks(r, b.text)), 'QUEUE-18', `the aborted ${b.runId} never reaches the model`, () => describeRequests(log));
     },
   },
   {
     id: 'queue.nothing-lost.burst',
-    title: 'A burst with drops and aborts: every accepted message settles exactly once and its sender hears it',
-    rules: ['QUEUE-20', 'QUEUE-21', 'WS-13', 'WS-17'],
+    title: 'A burst with drops and aborts: every message really settles once (its answer reached its sender, or a refusal it saw)',
+    rules: ['QUEUE-20', 'QUEUE-21', 'QUEUE-18', 'WS-13', 'WS-17', 'WS-18'],
     level: 'MUST',
     requires: GATEWAY,
     procedure:
-      'Any queue mode (in-process: collect, cap 3, summarize). Three clients send 24 messages to two sessions at seeded random times over 12 s (some runs think for seconds), ' +
-      'and abort three of them. Every accepted message ends exactly once for its sender (own terminal frame, status then carrier terminal, or error/aborted with a code); ' +
-      'every refusal carries a code and a chat error frame.',
+      'Any queue mode (in-process: collect, cap 3, summarize, or the first mode and drop policy the gateway declares). Three clients send 24 messages to two sessions at seeded random times over 12 s (some runs think for seconds), ' +
+      'and abort three of them (the first: the newest message still waiting, by its runId). Then the case waits until every message really settled: its text reached the model and its answer came back to its sender ' +
+      '(own non-empty final, or status merged/steered/summarized then the carrier\'s final), or its sender saw a refusal with a code. An empty final is not an answer. ' +
+      'Each abort answers {aborted: [...]}; an aborted waiting message never reaches the model and its sender hears aborted. ' +
+      'Precondition: the burst made messages wait (some answered other than started).',
     async run(ctx) {
-      const { session } = await openGateway(ctx, { messages: { queue: { cap: 3 } } });
+      // In process: collect with summarize at cap 3 when declared (the richest mix), else what the gateway declares.
+      const { mode, drop } = declaredQueue(ctx.supports, ['collect', 'followup', 'steer-backlog', 'steer', 'interrupt']);
+      const { session } = await openGateway(ctx, { messages: { queue: { mode, drop, cap: 3 } } });
       await script(session, [on('hold', hold(6_000)), on('stream', stream(1_500, 20))]);
       const prng = new Prng(ctx.seed);
       const clients = [await session.connect('alice'), await session.connect('bob'), await session.connect('carol')];
       const keys = [session.sessionKey('burst-a'), session.sessionKey('burst-b')];
       const sent: Sent[] = [];
       const aborts = new Set([5, 11, 17]);
+      /** A waiting message aborted by runId: it must never reach the model after `at`, and its sender must hear aborted. */
+      const abortedWaiting: { victim: Sent; at: number }[] = [];
       for (let i = 0; i < 24; i++) {
         await session.sleep(prng.int(50, 900));
         const client = clients[prng.int(0, clients.length - 1)]!;
         const key = keys[prng.int(0, keys.length - 1)]!;
         const kind = prng.next();
-        const text = `msg ${i} ${kind < 0.3 ? marker('hold') : kind < 0.5 ? marker('stream') : ''}`.trim();
+        // A unique, delimited label: containment checks must not confuse message 1 with 10..19.
+        const text = `burst-${String(i).padStart(2, '0')}: ${kind < 0.3 ? marker('hold') : kind < 0.5 ? marker('stream') : 'quick'}`;
         sent.push(await send(session, client, key, text));
         if (aborts.has(i)) {
-          const victim = sent[prng.int(0, sent.length - 1)]!;
-          const res = await client.request('chat.abort', prng.next() < 0.7 ? { sessionKey: victim.sessionKey, runId: victim.runId } : { sessionKey: victim.sessionKey });
-          expectRule(res.ok, 'WS-18', 'chat.abort answers ok', JSON.stringify(res.error));
+          const logBefore = await modelLog(session);
+          // The first abort aims at the newest message still waiting (an abort of a queued run is what gateways get wrong); the others at random.
+          const stillWaiting = sent.filter((s) => s.status !== 'rejected' && waitEnd(s) === null && !logBefore.some((r) => asks(r, s.text)));
+          const aimed = i === 5 ? stillWaiting.at(-1) : undefined;
+          const randomVictim = sent[prng.int(0, sent.length - 1)]!;
+          const victim = aimed ?? randomVictim;
+          const byRunId = prng.next() < 0.7 || aimed !== undefined;
+          const waiting = victim.status !== 'rejected' && waitEnd(victim) === null && !logBefore.some((r) => asks(r, victim.text));
+          const at = nowOf(session);
+          const list = await chatAbort(client, byRunId ? { sessionKey: victim.sessionKey, runId: victim.runId } : { sessionKey: victim.sessionKey });
+          if (list === null || !byRunId) continue;
+          // A waiting message (never at the model, its wait not ended) that the abort lists was removed (QUEUE-18): judged below.
+          // One it does not list may be a gist pending in a summary (neither buffered nor a run: nothing to abort); it must
+          // then settle like any other (checked below); queue.abort.queued judges an abort of a plain waiting followup.
+          if (waiting && list.includes(victim.runId)) abortedWaiting.push({ victim, at });
+          else if (waiting) ctx.note(`chat.abort {runId: ${victim.runId}} of a message still waiting listed ${JSON.stringify(list)}`);
         }
       }
+      precondition(sent.some((s) => s.status !== 'started'), () => `the burst made messages wait (all ${sent.length} were answered started: the sessions were never busy)`);
       const ends = await waitAllEnded(session, sent, 300_000, 'QUEUE-20');
+      // Every accepted message that was not refused must have reached the model: wait for it (a gateway may end a wait
+      // with an empty final first and run the message later, DEP-3), then for every request to end.
+      const refusedOrRejected = (s: Sent): boolean => s.status === 'rejected' || (ends.get(s)?.kind === 'refused');
+      const toReach = sent.filter((s) => !refusedOrRejected(s) && s.status !== 'in_flight');
+      const reached = await waitUntil(session, async () => {
+        const log = await modelLog(session);
+        return toReach.every((s) => log.some((r) => asks(r, s.text))) && log.every((r) => r.durationMs !== null) ? log : null;
+      }, 120_000, 500);
+      const log = reached ?? await modelLog(session);
       const runIds = new Set<string>();
+      let answered = 0;
+      let emptyFinals = 0;
       for (const s of sent) {
         if (s.status === 'rejected') {
-          expectRule(typeof s.code === 'string' && s.code !== '', 'QUEUE-20', `a rejected message (${s.runId}) carries a code`, JSON.stringify(s.response.payload));
+          checkRule(typeof s.code === 'string' && s.code !== '', 'QUEUE-20', `a rejected message (${s.runId}) carries a code`, JSON.stringify(s.response.payload));
           await waitUntil(session, () => refusalOf(s), 1_000);
-          expectRefused(s, 'QUEUE-21', 'error', s.code!, null);
+          if (s.code !== null) expectRefused(s, 'QUEUE-21', 'error', s.code, null);
           continue;
         }
-        expectRule(!runIds.has(s.runId), 'WS-13', 'runIds are unique among live runs', `${s.runId} told twice`);
+        checkRule(!runIds.has(s.runId), 'WS-13', 'runIds are unique among live runs', `${s.runId} told twice`);
         runIds.add(s.runId);
         const own = chats(s.client, s.runId).filter((e) => isTerminal(e.payload.state));
         // Carried: a status frame naming the carrying run (WS-17). A gateway's own progress frames with
         // state "status" for a run that is answering itself (OpenClaw's) carry no carriedBy.
         const carried = chats(s.client, s.runId).filter((e) => e.payload.state === 'status' && typeof e.payload.carriedBy === 'string');
-        expectRule(own.length <= 1, 'QUEUE-20', `${s.runId} settles once: at most one terminal frame for it`, `${own.length}: ${heard(s.client)}`);
-        expectRule(!(own.length === 1 && carried.length > 0), 'QUEUE-20', `${s.runId} settles once: not both carried and ended on its own`, heard(s.client));
+        checkRule(own.length <= 1, 'QUEUE-20', `${s.runId} settles once: at most one terminal frame for it`, () => `${own.length}: ${heard(s.client)}`);
+        checkRule(!(own.length === 1 && carried.length > 0), 'QUEUE-20', `${s.runId} settles once: not both carried and ended on its own`, () => heard(s.client));
         for (const st of carried) {
-          expectRule(['merged', 'steered', 'summarized'].includes(st.payload.status ?? ''), 'WS-17', 'a status frame says merged, steered or summarized', String(st.payload.status));
+          checkRule(['merged', 'steered', 'summarized'].includes(st.payload.status ?? ''), 'WS-17', 'a status frame says merged, steered or summarized', String(st.payload.status));
         }
-        const end = ends.get(s)!;
-        if (end.kind === 'refused' || (end.kind === 'ran' && (end.state === 'error' || end.state === 'aborted') && end.errorCode !== null)) {
-          expectRule(end.errorCode !== null && end.errorCode !== '', 'QUEUE-20', `a refused message (${s.runId}) carries a code the sender sees`, describeEnd(end));
+        const end = ends.get(s);
+        if (end === undefined) continue; // already failed by waitAllEnded
+        if (end.kind === 'refused') {
+          checkRule(end.errorCode !== null && end.errorCode !== '', 'QUEUE-20', `a refused message (${s.runId}) carries a code the sender sees`, describeEnd(end));
+          continue;
+        }
+        const atModel = log.some((r) => asks(r, s.text));
+        // Settled by its own answer: its text reached the model and the answer came back to its sender.
+        checkRule(atModel, 'QUEUE-20', `${s.runId} (${JSON.stringify(s.text)}) really settles: its text reaches the model, or its sender hears a refusal with a code`,
+          () => `its sender heard ${describeEnd(end)}, but no model request carries its text within 120 s (${describeRequests(log, 4)})`);
+        if (end.state === 'final' && end.text === '') {
+          emptyFinals++;
+          checkRule(false, 'WS-17', `the wait of ${s.runId} ends with its answer (a non-empty final of its run or of the run carrying it)`,
+            `an empty final for ${s.runId} at ${end.at}${atModel ? '; its text reached the model later and the answer went elsewhere (DEP-3)' : ' and its text never reached the model'}`);
+        } else if (end.state === 'final') {
+          answered++;
         }
       }
-      ctx.note(`${sent.length} messages: ${sent.filter((s) => s.status === 'rejected').length} rejected at the door, ${[...ends.values()].filter((e) => e.kind === 'carried').length} carried, ${[...ends.values()].filter((e) => e.kind === 'refused').length} refused later`);
+      for (const { victim, at } of abortedWaiting) {
+        const end = ends.get(victim);
+        checkRule(end !== undefined && end.state === 'aborted', 'QUEUE-18', `the aborted waiting message ${victim.runId} ends aborted for its sender`,
+          () => (end === undefined ? 'no end' : describeEnd(end)));
+        const late = log.filter((r) => asks(r, victim.text) && r.t > at + session.timeScale);
+        checkRule(late.length === 0, 'QUEUE-18', `the aborted waiting message ${victim.runId} never reaches the model`, () => describeRequests(late));
+      }
+      ctx.note(`${sent.length} messages: ${sent.filter((s) => s.status === 'rejected').length} rejected at the door, ${[...ends.values()].filter((e) => e.kind === 'carried').length} carried, ` +
+        `${[...ends.values()].filter((e) => e.kind === 'refused').length} refused later, ${answered} answered with a final, ${emptyFinals} empty finals; ${abortedWaiting.length} waiting message(s) aborted by runId`);
     },
   },
   {
     id: 'queue.idempotency.repeat',
-    title: 'A repeated (sessionKey, idempotencyKey) is not accepted again: same runId, in_flight (or the same rejection)',
+    title: 'A repeated (sessionKey, idempotencyKey) is not accepted again: same runId, in_flight',
     rules: ['WS-14', 'WS-13'],
     level: 'MUST',
     requires: GATEWAY,
     procedure:
       'Send a message with a key unique to this run; resend it with the same key while it runs, and again 4 min 50 s after it ended (on a real-time gateway where that would take over ' +
       `${MEMORY_WATCH_REAL_MS / 1000} s of real time: right after it ended, noted): same runId, status in_flight (after the end OpenClaw's "ok" is accepted, DEP-9), one model request, one terminal frame. ` +
-      'Every key is unique (WS-14 scopes keys per session, a gateway may remember them gateway-wide: DEP-9). (Config followup, cap 1, drop new:) a refused message resent is refused again with the same code.',
+      'Every key is unique (WS-14 scopes keys per session, a gateway may remember them gateway-wide: DEP-9).',
     async run(ctx) {
-      const { session, config } = await openGateway(ctx, { messages: { queue: { mode: 'followup', cap: 1, drop: 'new' } } });
+      const { session } = await openGateway(ctx, {});
       await script(session, [on('hold', hold(6_000))]);
       const alice = await session.connect('alice');
       const key = session.sessionKey('idem');
@@ -693,7 +945,7 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
       const idem = uniqueKey('idem');
       const a = await send(session, alice, key, text, { idempotencyKey: idem });
       const again = await send(session, alice, key, text, { idempotencyKey: idem });
-      expectRule(again.runId === a.runId && again.status === 'in_flight', 'WS-14', `a repeat answers the first runId ${a.runId} with status in_flight`, `${again.runId} ${again.status}`);
+      checkRule(again.runId === a.runId && again.status === 'in_flight', 'WS-14', `a repeat answers the first runId ${a.runId} with status in_flight`, `${again.runId} ${again.status}`);
       await waitAllEnded(session, [a], 60_000, 'WS-14');
       const wait = 290_000;
       if (isVirtual(ctx) || wait / session.timeScale <= MEMORY_WATCH_REAL_MS) await session.sleep(wait);
@@ -702,28 +954,39 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
         await session.sleep(500);
       }
       const late = await send(session, alice, key, text, { idempotencyKey: idem });
-      expectRule(late.runId === a.runId && (late.status === 'in_flight' || late.status === 'ok'), 'WS-14',
+      checkRule(late.runId === a.runId && (late.status === 'in_flight' || late.status === 'ok'), 'WS-14',
         'a key is remembered for 5 minutes after its message settled: same runId, in_flight (OpenClaw answers "ok" once the run ended, DEP-9)', `${late.runId} ${late.status}`);
       if (late.status === 'ok') ctx.note('after the run ended the repeat was answered "ok" (OpenClaw\'s form, DEP-9)');
       await session.sleep(3_000);
       const log = await modelLog(session);
       const ran = log.filter((r) => asks(r, text));
-      expectRule(ran.length === 1, 'WS-14', 'the message ran once (one model request)', () => `${ran.length} requests: ${describeRequests(ran)}`);
-      expectRule(terminals(alice, a.runId).length === 1, 'WS-14', 'one terminal frame for the runId', `${terminals(alice, a.runId).length}`);
-      const q = config?.messages.queue;
-      if (q === undefined || q.drop !== 'new') {
-        ctx.note('the rejected-resend part needs messages.queue.drop new (and a known cap): skipped');
-        return;
-      }
+      checkRule(ran.length === 1, 'WS-14', 'the message ran once (one model request)', () => `${ran.length} requests: ${describeRequests(ran)}`);
+      checkRule(terminals(alice, a.runId).length === 1, 'WS-14', 'one terminal frame for the runId', `${terminals(alice, a.runId).length}`);
+    },
+  },
+  {
+    id: 'queue.idempotency.rejected',
+    title: 'A refused message resent with the same idempotencyKey is refused again with the same runId and code',
+    rules: ['WS-14', 'QUEUE-13'],
+    level: 'MUST',
+    requires: GATEWAY,
+    needs: [{ queueMode: 'followup' }, { dropPolicy: 'new' }],
+    procedure: 'Config followup, cap 1, drop new. While a run thinks, one followup fills the queue; a third message is rejected; resent with its key it answers rejected, same runId, same code.',
+    async run(ctx) {
+      const { session, config } = await openGateway(ctx, { messages: { queue: { mode: 'followup', cap: 1, drop: 'new' } } }, needQueue({ mode: 'followup', drop: 'new' }));
+      const cap = config!.messages.queue.cap;
+      await script(session, [on('hold', hold(6_000))]);
+      const alice = await session.connect('alice');
       const k2 = session.sessionKey('idem-full');
       const first = await send(session, alice, k2, `busy ${marker('hold')}`);
       const fillers: Sent[] = [];
-      for (let i = 0; i < q.cap; i++) fillers.push(await send(session, alice, k2, `filler ${i}`));
+      for (let i = 0; i < cap; i++) fillers.push(await send(session, alice, k2, `filler ${i}`));
       const refusedKey = uniqueKey('idem-refused');
       const refused = await send(session, alice, k2, 'refused', { idempotencyKey: refusedKey });
-      expectRule(refused.status === 'rejected', 'QUEUE-13', 'at the cap with drop new the message is rejected', refused.status);
+      precondition(terminals(alice, first.runId).length === 0, 'the first run was still running when the queue was full');
+      expectRule(refused.status === 'rejected', 'QUEUE-13', `at the cap (${cap}) with drop new the message is rejected`, refused.status);
       const resent = await send(session, alice, k2, 'refused', { idempotencyKey: refusedKey });
-      expectRule(resent.runId === refused.runId && resent.status === 'rejected' && resent.code === refused.code, 'WS-14',
+      checkRule(resent.runId === refused.runId && resent.status === 'rejected' && resent.code === refused.code, 'WS-14',
         `a refused message resent answers rejected with the same runId and code ${String(refused.code)}`, `${resent.runId} ${resent.status} ${String(resent.code)}`);
       await waitAllEnded(session, [first, ...fillers], 60_000, 'WS-14');
     },
@@ -734,6 +997,7 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
     rules: ['WS-19'],
     level: 'MUST',
     requires: GATEWAY,
+    needs: [{ feature: 'history' }],
     procedure:
       'While a run streams: chat.history has partial {runId, text, elapsedMs} of that run with at least the text sent as deltas (the seed\'s "View partial output"), with or without runId; ' +
       'after it ended partial is null. The transcript must list the user message, then the answer (oldest first; limit 1 keeps the last); its entry shape {role, runId, text} is ' +
@@ -789,35 +1053,35 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
         `chat.history answers partial: the running run's output so far ("View partial output"; {runId, text, elapsedMs}, null when nothing runs), here of ${a.runId}`,
         () => `no partial field: the answer has ${Object.keys(h1.raw).join(', ') || 'no fields'}; the output of the running run (${sentText.length} characters sent as deltas so far) cannot be viewed`);
       expectRule(h1.partial !== null && typeof h1.partial === 'object' && h1.partial.runId === a.runId, 'WS-19', `partial is the running run ${a.runId}`, JSON.stringify(h1.partial));
-      expectRule(typeof h1.partial.text === 'string' && h1.partial.text.startsWith(sentText) && sentText !== '', 'WS-19',
+      checkRule(typeof h1.partial.text === 'string' && h1.partial.text.startsWith(sentText) && sentText !== '', 'WS-19',
         'partial.text is the output so far: what was sent as deltas and any text not yet sent', `partial ${JSON.stringify(h1.partial.text)} vs deltas ${JSON.stringify(sentText)}`);
       const tol = slack(ctx, session, 2_000);
-      expectRule(typeof h1.partial.elapsedMs === 'number' && Math.abs(gatewayMs(session, h1.partial.elapsedMs) - (at - startedAt)) <= tol, 'WS-19',
+      checkRule(typeof h1.partial.elapsedMs === 'number' && Math.abs(gatewayMs(session, h1.partial.elapsedMs) - (at - startedAt)) <= tol, 'WS-19',
         `partial.elapsedMs is the time since the run started (${at - startedAt})`, `${h1.partial.elapsedMs}`);
       const h2 = await history({ sessionKey: key, runId: a.runId });
-      expectRule(h2.partial !== null && h2.partial !== undefined && h2.partial.runId === a.runId, 'WS-19', 'with runId: the partial of that run', JSON.stringify(h2.partial));
+      checkRule(h2.partial !== null && h2.partial !== undefined && h2.partial.runId === a.runId, 'WS-19', 'with runId: the partial of that run', JSON.stringify(h2.partial));
       if (runIdRefused !== null) ctx.note(`chat.history refuses runId (${runIdRefused}): the session's in-flight run was read instead (DEP-9)`);
       const ends = await waitAllEnded(session, [a], 60_000, 'WS-19');
       const answer = ends.get(a)!.text;
       const h3 = await history({ sessionKey: key });
-      expectRule(h3.partial === null, 'WS-19', 'partial is null when nothing runs', JSON.stringify(h3.partial));
+      checkRule(h3.partial === null, 'WS-19', 'partial is null when nothing runs', JSON.stringify(h3.partial));
       // The transcript: judged on its content; the entry shape is WS-19's only when the gateway uses it.
       expectRule(h3.messages !== null, 'WS-19', 'chat.history answers messages (a list)', JSON.stringify(h3.raw).slice(0, 200));
       const list = h3.messages;
       const userAt = list.findIndex((m) => m.role === 'user' && entryText(m).includes(a.text));
       const answerAt = list.findIndex((m, i) => i > userAt && m.role === 'assistant' && answer !== '' && entryText(m).includes(answer));
-      expectRule(userAt >= 0 && answerAt > userAt, 'WS-19', 'the transcript lists the user message, then the answer, oldest first',
+      checkRule(userAt >= 0 && answerAt > userAt, 'WS-19', 'the transcript lists the user message, then the answer, oldest first',
         () => JSON.stringify(list.map((m) => ({ role: m.role, text: entryText(m).slice(0, 60) }))));
       const wsShape = list.every((m) => typeof m.runId === 'string' && typeof m.text === 'string');
       if (wsShape) {
         const roles = list.map((m) => `${String(m.role)}:${String(m.runId)}`);
-        expectRule(roles.join(',') === `user:${a.runId},assistant:${a.runId}`, 'WS-19', 'entries {role, runId, text}: the user message, then the answer when its run ended', roles.join(','));
-        expectRule(list[1]!.text === answer, 'WS-19', 'the answer entry is the final text', JSON.stringify(String(list[1]!.text).slice(0, 80)));
+        checkRule(roles.join(',') === `user:${a.runId},assistant:${a.runId}`, 'WS-19', 'entries {role, runId, text}: the user message, then the answer when its run ended', roles.join(','));
+        checkRule(list[1]?.text === answer, 'WS-19', 'the answer entry is the final text', JSON.stringify(String(list[1]?.text).slice(0, 80)));
       } else {
         ctx.note(`transcript entries are not {role, runId, text} but {${[...new Set(list.flatMap((m) => Object.keys(m)))].join(', ')}}: content checked, shape only noted`);
       }
       const h4 = await history({ sessionKey: key, limit: 1 });
-      expectRule(h4.messages !== null && h4.messages.length === 1 && h4.messages[0]!.role === 'assistant', 'WS-19', 'limit 1 keeps the last entry',
+      checkRule(h4.messages !== null && h4.messages.length === 1 && h4.messages[0]!.role === 'assistant', 'WS-19', 'limit 1 keeps the last entry',
         JSON.stringify(h4.messages?.map((m) => m.role)));
       if (forms.has('inFlightRun')) ctx.note('the partial output is chat.history\'s inFlightRun {runId, text, startedAt} (OpenClaw\'s form, DEP-9)');
       // Nested: only when the gateway runs the nested agent (its message reaches the model).
@@ -836,7 +1100,7 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
         await waitAllEnded(session, [p], 60_000, 'WS-19');
         return;
       }
-      expectRule(nestedStreaming !== null, 'WS-19', `while ${p.runId} awaits a streaming nested run, partial is the nested run's output so far (another runId, non-empty text)`,
+      checkRule(nestedStreaming !== null, 'WS-19', `while ${p.runId} awaits a streaming nested run, partial is the nested run's output so far (another runId, non-empty text)`,
         () => `partial ${JSON.stringify(lastPartial)}`);
       await waitAllEnded(session, [p], 60_000, 'WS-19');
     },
@@ -891,7 +1155,7 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
         if (!gapless) ctx.note(`${client.name}: chat seq ${seqs.join(',')} (not 1..n: OpenClaw's form, DEP-9)`);
         const terminal = frames.filter((e) => isTerminal(e.payload.state));
         expectRule(terminal.length === 1 && frames.at(-1) === terminal[0], 'WS-15', `${client.name}: exactly one terminal frame, the last one`, frames.map((e) => e.payload.state).join(','));
-        expectRule(terminal[0]!.payload.state === 'final', 'WS-15', 'the run ends final', terminal[0]!.payload.state);
+        checkRule(terminal[0]!.payload.state === 'final', 'WS-15', 'the run ends final', terminal[0]!.payload.state);
         const deltas = frames.filter((e) => e.payload.state === 'delta');
         // A flush: the last delta, sent together with the terminal frame (within the pacing) to deliver the rest of the text.
         const lastDelta = deltas.at(-1);
@@ -903,18 +1167,17 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
           text += d.payload.deltaText ?? '';
           const so = (d.payload.message?.content ?? []).map((c) => c.text).join('');
           expectRule(so === text, 'WS-15', `${client.name}: a delta's message is the accumulated answer`, `${JSON.stringify(so.slice(-40))} vs ${JSON.stringify(text.slice(-40))}`);
-          if (i > 0 && d !== flush) {
-            const gap = d.at - deltas[i - 1]!.at;
-            closest = Math.min(closest, gap);
-            expectRule(gap >= floor - tol, 'WS-16', `${client.name}: deltas are paced, at most one per ${DELTA_PACING_FLOOR_MS} ms (the reference: ${DELTA_THROTTLE_MS})`,
-              `deltas ${gap} ms apart (at ${deltas[i - 1]!.at} and ${d.at})`);
-          }
+          if (i > 0 && d !== flush) closest = Math.min(closest, d.at - deltas[i - 1]!.at);
         }
+        // WS-16 (tolerances.ts, cases-A): every gap on a fake clock; on a real one, deltas counted per window, so that
+        // arrival noise (150 ms real) cannot hide deltas 50 ms apart nor fail 75 ms pacing.
+        const unpaced = pacingViolation(deltas.filter((d) => d !== flush).map((d) => d.at), floor, noise(ctx, session));
+        checkRule(unpaced === null, 'WS-16', `${client.name}: deltas are paced, at most one per ${DELTA_PACING_FLOOR_MS} ms (the reference: ${DELTA_THROTTLE_MS})`, () => unpaced!);
         if (Number.isFinite(closest) && closest < gatewayMs(session, DELTA_THROTTLE_MS) - tol) ctx.note(`${client.name}: deltas as close as ${Math.round(closest)} ms (paced under ${DELTA_THROTTLE_MS} ms, at least ${DELTA_PACING_FLOOR_MS}: DEP-9)`);
         if (flush !== null) ctx.note(`${client.name}: a last delta came with the terminal frame (${Math.round(terminal[0]!.at - flush.at)} ms before it), delivering the rest of the text (DEP-9)`);
         const finalText = (terminal[0]!.payload.message?.content ?? []).map((c) => c.text).join('');
-        expectRule(finalText === answer, 'WS-15', `${client.name}: the final frame's message is the full answer`, `${JSON.stringify(finalText.slice(-60))} (${finalText.length} chars, expected ${answer.length})`);
-        expectRule(text !== '' && finalText.startsWith(text), 'WS-16', `${client.name}: the deltas are the answer's text in order (text produced between deltas is coalesced, none lost or reordered)`,
+        checkRule(finalText === answer, 'WS-15', `${client.name}: the final frame's message is the full answer`, `${JSON.stringify(finalText.slice(-60))} (${finalText.length} chars, expected ${answer.length})`);
+        checkRule(text !== '' && finalText.startsWith(text), 'WS-16', `${client.name}: the deltas are the answer's text in order (text produced between deltas is coalesced, none lost or reordered)`,
           `deltas ${JSON.stringify(text.slice(-40))} final ${JSON.stringify(finalText.slice(-40))}`);
         if (finalText !== text) ctx.note(`${client.name}: the last ${finalText.length - text.length} characters came only with the final frame (not as a delta)`);
       }

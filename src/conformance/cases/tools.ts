@@ -5,7 +5,7 @@
  * model request: it must carry a tool message with exactly the TOOL-2 text,
  * and the agent's corrected retry must succeed.
  */
-import { expectRule, type ConformanceCase, type ToolValidatorUnderTest } from '../types.ts';
+import { checkRule, expectRule, precondition, type ConformanceCase, type ToolValidatorUnderTest } from '../types.ts';
 import { GATEWAY, modelLog, openGateway, requestsWith, script, send, toolResultOf, waitAllEnded } from './gateway-support.ts';
 
 type Verdict = ReturnType<ToolValidatorUnderTest['validate']>;
@@ -28,27 +28,32 @@ const show = (v: unknown): string => {
   }
 };
 
-/** Validates and checks the outcome: `expected` null means the call must pass. */
-function check(tools: ToolValidatorUnderTest, rule: string, name: string, args: unknown, expected: string | null | RegExp, id = 'call_conf_1'): Verdict {
+/**
+ * Validates and checks the outcome: `expected` null means the call must pass.
+ * Soft: a wrong verdict is recorded and the case goes on with its next call;
+ * returns the verdict (null when validation threw).
+ */
+function check(tools: ToolValidatorUnderTest, rule: string, name: string, args: unknown, expected: string | null | RegExp, id = 'call_conf_1'): Verdict | null {
   let verdict: Verdict;
   try {
     verdict = tools.validate({ id, name, arguments: args });
   } catch (error) {
-    expectRule(false, 'TOOL-8', `validate(${name}, ${show(args)}) returns a verdict (validation never throws)`, `it threw ${error instanceof Error ? error.message : String(error)}`);
+    checkRule(false, 'TOOL-8', `validate(${name}, ${show(args)}) returns a verdict (validation never throws)`, `it threw ${error instanceof Error ? error.message : String(error)}`);
+    return null;
   }
   const what = `${name} ${typeof args === 'string' ? JSON.stringify(args) : show(args)}`;
   if (expected === null) {
-    expectRule(verdict.ok === true, rule, `${what} passes validation`, () => `rejected: ${JSON.stringify(verdict.content)}`);
+    checkRule(verdict.ok === true, rule, `${what} passes validation`, () => `rejected: ${JSON.stringify(verdict.content)}`);
     return verdict;
   }
-  expectRule(verdict.ok === false, rule, `${what} is rejected`, 'it passed validation');
+  if (!checkRule(verdict.ok === false, rule, `${what} is rejected`, 'it passed validation')) return verdict;
   if (typeof expected === 'string') {
-    expectRule(verdict.content === expected, rule, `${what} -> ${JSON.stringify(expected)}`, () => JSON.stringify(verdict.content));
+    checkRule(verdict.content === expected, rule, `${what} -> ${JSON.stringify(expected)}`, () => JSON.stringify(verdict.content));
   } else {
-    expectRule(typeof verdict.content === 'string' && expected.test(verdict.content), rule, `${what} -> text matching ${String(expected)}`, () => JSON.stringify(verdict.content));
+    checkRule(typeof verdict.content === 'string' && expected.test(verdict.content), rule, `${what} -> text matching ${String(expected)}`, () => JSON.stringify(verdict.content));
   }
-  expectRule(verdict.isError === true, 'TOOL-1', `${what}: the result is an error tool_result (is_error: true)`, `isError ${String(verdict.isError)}`);
-  expectRule(verdict.toolUseId === id, 'TOOL-1', `${what}: the error result is for the call's id (tool_use_id ${id})`, `toolUseId ${String(verdict.toolUseId)}`);
+  checkRule(verdict.isError === true, 'TOOL-1', `${what}: the result is an error tool_result (is_error: true)`, `isError ${String(verdict.isError)}`);
+  checkRule(verdict.toolUseId === id, 'TOOL-1', `${what}: the error result is for the call's id (tool_use_id ${id})`, `toolUseId ${String(verdict.toolUseId)}`);
   return verdict;
 }
 
@@ -74,6 +79,10 @@ export const TOOL_CASES: readonly ConformanceCase[] = [
       check(t, 'TOOL-2', 'write', { path: 'a.ts' }, `Error: write tool requires 'content' parameter. Received: {"path":"a.ts"}`);
       check(t, 'TOOL-2', 'edit', { path: 'a.ts', newText: 'x' }, `Error: edit tool requires 'oldText' parameter. Received: {"path":"a.ts","newText":"x"}`);
       check(t, 'TOOL-2', 'exec', '{"cwd":"/tmp"}', `Error: exec tool requires 'command' parameter. Received: {"cwd":"/tmp"}`);
+      // Arguments as a model writes them (spaces, newlines): <args> is the parsed value as compact JSON, not the string as received.
+      check(t, 'TOOL-2', 'exec', '{"cwd": "/tmp"}', `Error: exec tool requires 'command' parameter. Received: {"cwd":"/tmp"}`);
+      check(t, 'TOOL-2', 'read', '{ "path": "  ", "offset": 2 }', `Error: read tool requires 'path' parameter. Received: {"path":"  ","offset":2}`);
+      check(t, 'TOOL-2', 'write', '{\n  "path": "a.ts"\n}', `Error: write tool requires 'content' parameter. Received: {"path":"a.ts"}`);
       check(t, 'TOOL-2', 'write', { path: 'a.ts', content: '' }, null);
       check(t, 'TOOL-2', 'edit', { path: 'a.ts', oldText: 'x', newText: '' }, null);
       check(t, 'TOOL-2', 'read', { path: 'src/a.ts' }, null);
@@ -117,6 +126,7 @@ export const TOOL_CASES: readonly ConformanceCase[] = [
       check(t, 'TOOL-3', 'read', { path: null }, `Error: read tool parameter 'path' must be string, got null. Received: {"path":null}`);
       check(t, 'TOOL-3', 'read', '{"path":true}', `Error: read tool parameter 'path' must be string, got boolean. Received: {"path":true}`);
       check(t, 'TOOL-3', 'exec', { command: 'ls', timeoutMs: -1 }, `Error: exec tool parameter 'timeoutMs' must be >= 0. Received: {"command":"ls","timeoutMs":-1}`);
+      check(t, 'TOOL-3', 'read', '{"path": "a", "offset": "5"}', `Error: read tool parameter 'offset' must be integer, got string. Received: {"path":"a","offset":"5"}`);
       check(t, 'TOOL-3', 'read', { path: 'a', offset: 2, limit: 10 }, null);
     },
   },
@@ -130,11 +140,11 @@ export const TOOL_CASES: readonly ConformanceCase[] = [
     async run(ctx) {
       const t = validator(ctx);
       const v = check(t, 'TOOL-4', 'reed', { path: 'a' }, /^Error: unknown tool 'reed'\. Available tools: (.+)\.$/);
-      const list = /Available tools: (.+)\.$/.exec(v.content ?? '')?.[1] ?? '';
+      const list = /Available tools: (.+)\.$/.exec(v?.content ?? '')?.[1] ?? '';
       const names = list.split(', ');
       const sorted = [...names].sort();
-      expectRule(names.join('|') === sorted.join('|'), 'TOOL-4', 'the available tools sorted in code-unit order', list);
-      expectRule(names.includes('read') && names.includes('write') && names.includes('edit') && names.includes('exec'), 'TOOL-4', 'the built-in tools edit, exec, read, write are listed', list);
+      checkRule(names.join('|') === sorted.join('|'), 'TOOL-4', 'the available tools sorted in code-unit order', list);
+      checkRule(names.includes('read') && names.includes('write') && names.includes('edit') && names.includes('exec'), 'TOOL-4', 'the built-in tools edit, exec, read, write are listed', list);
       const long = 'x'.repeat(250);
       check(t, 'TOOL-4', long, {}, `Error: unknown tool '${long.slice(0, 200)}…(truncated, 250 chars)'. Available tools: ${list}.`);
     },
@@ -196,10 +206,10 @@ export const TOOL_CASES: readonly ConformanceCase[] = [
       const protoKey = JSON.parse('{"__proto__":{"polluted":true},"path":"a.ts"}') as Record<string, unknown>;
       const before = JSON.stringify(protoKey);
       check(t, 'TOOL-8', 'read', protoKey, null);
-      expectRule(JSON.stringify(protoKey) === before, 'TOOL-8', 'the arguments object is not mutated', JSON.stringify(protoKey));
+      checkRule(JSON.stringify(protoKey) === before, 'TOOL-8', 'the arguments object is not mutated', JSON.stringify(protoKey));
       const args = { file_path: 'a.ts', offset: 2 };
       check(t, 'TOOL-8', 'read', args, null);
-      expectRule(JSON.stringify(args) === '{"file_path":"a.ts","offset":2}', 'TOOL-8', 'the arguments object is not mutated (file_path stays)', JSON.stringify(args));
+      checkRule(JSON.stringify(args) === '{"file_path":"a.ts","offset":2}', 'TOOL-8', 'the arguments object is not mutated (file_path stays)', JSON.stringify(args));
       for (const [name, a] of [[42, {}], [null, {}], ['', '{}'], ['read', Symbol('s')], ['read', 10n], ['read', () => 1]] as const) {
         let threw: unknown = null;
         let verdict: Verdict | null = null;
@@ -208,11 +218,11 @@ export const TOOL_CASES: readonly ConformanceCase[] = [
         } catch (error) {
           threw = error;
         }
-        expectRule(threw === null, 'TOOL-8', `validate(name ${String(name)}, ${typeof a}) does not throw`, `threw ${String(threw)}`);
-        expectRule(verdict !== null && verdict.ok === false && typeof verdict.content === 'string' && verdict.content.startsWith('Error: '), 'TOOL-8',
+        checkRule(threw === null, 'TOOL-8', `validate(name ${String(name)}, ${typeof a}) does not throw`, `threw ${String(threw)}`);
+        checkRule(verdict !== null && verdict.ok === false && typeof verdict.content === 'string' && verdict.content.startsWith('Error: '), 'TOOL-8',
           `validate(name ${String(name)}, ${typeof a}) is rejected with an error text`, show(verdict));
       }
-      expectRule((({}) as Record<string, unknown>)['polluted'] === undefined, 'TOOL-8', 'Object.prototype is not polluted', 'Object.prototype.polluted is set');
+      checkRule((({}) as Record<string, unknown>)['polluted'] === undefined, 'TOOL-8', 'Object.prototype is not polluted', 'Object.prototype.polluted is set');
     },
   },
   {
@@ -245,7 +255,7 @@ export const TOOL_CASES: readonly ConformanceCase[] = [
       const { session } = await openGateway(ctx, {});
       const tag = 'tool-read';
       await script(session, [
-        { name: 'retry', match: { marker: `[${tag}]`, toolResultContains: 'Error:' }, times: 1, respond: { ttftMs: 200, chunkTokens: 4, toolCalls: [{ name: 'read', arguments: '{"path":"src/config/loader.ts"}' }] } },
+        { name: 'retry', match: { marker: `[${tag}]`, toolResultContains: ['Error:', 'Validation failed for tool'] }, times: 1, respond: { ttftMs: 200, chunkTokens: 4, toolCalls: [{ name: 'read', arguments: '{"path":"src/config/loader.ts"}' }] } },
         { name: 'answer', match: { marker: `[${tag}]`, afterToolResult: true }, respond: { ttftMs: 200, text: 'The loader parses the file.', chunkTokens: 2 } },
         { name: 'malformed', match: { marker: `[${tag}]`, afterToolResult: false }, respond: { ttftMs: 300, text: 'Let me read it. ', toolCalls: [{ name: 'read', arguments: '{}' }] } },
       ]);
@@ -261,14 +271,47 @@ export const TOOL_CASES: readonly ConformanceCase[] = [
       expectRule(next !== undefined && nextResult !== null && nextResult !== '', 'TOOL-1',
         'the next model request answers the error tool_result of the malformed call (the agent hears it and can retry)',
         () => (next === undefined ? 'no further model request: the run went on without the model hearing the error' : `next request ends with a ${next.lastRole} message ${JSON.stringify(next.lastMessage.slice(0, 120))} and answers no tool result`));
-      expectRule(nextResult === READ_EMPTY, 'TOOL-2', `the tool message text is exactly ${JSON.stringify(READ_EMPTY)}`, JSON.stringify(nextResult));
-      expectRule(next.rule === 'retry', 'TOOL-1', 'the model retried with a path after the error', `rule ${next.rule}`);
+      checkRule(nextResult === READ_EMPTY, 'TOOL-2', `the tool message text is exactly ${JSON.stringify(READ_EMPTY)}`, JSON.stringify(nextResult));
+      checkRule(next.rule === 'retry', 'TOOL-1', 'the model retried with a path after the error', `rule ${next.rule}`);
       const after = log[first + 2];
       const afterResult = after === undefined ? null : toolResultOf(after);
-      expectRule(after !== undefined && afterResult !== null && !afterResult.startsWith('Error:'), 'TOOL-1',
+      checkRule(after !== undefined && afterResult !== null && !afterResult.startsWith('Error:'), 'TOOL-1',
         'the corrected read {"path":...} passes: the request after it carries a non-error tool result',
         () => (after === undefined ? 'no request after the retry' : `${after.lastRole} ${JSON.stringify((afterResult ?? after.lastMessage).slice(0, 120))}`));
-      expectRule(end.kind === 'ran' && end.state === 'final', 'TOOL-1', 'the run ends with a final answer', `${end.kind} ${end.state}`);
+      checkRule(end.kind === 'ran' && end.state === 'final', 'TOOL-1', 'the run ends with a final answer', `${end.kind} ${end.state}`);
+    },
+  },
+  {
+    id: 'tool.gateway.args-as-written',
+    title: 'A bad call with arguments as a model writes them (spaces) is answered with <args> as compact JSON, not the string echoed',
+    rules: ['TOOL-2', 'TOOL-1'],
+    level: 'MUST',
+    requires: GATEWAY,
+    procedure:
+      'Script: on [tool-spaced] call read with the argument string {"offset": 2, "limit": 5} (spaces after the colons, as models write JSON); after the error answer. ' +
+      'The next model request carries exactly "Error: read tool requires \'path\' parameter. Received: {"offset":2,"limit":5}" (TOOL-2: the parsed arguments as compact JSON); ' +
+      'echoing the string as received is a different text. Precondition: the model made the call.',
+    async run(ctx) {
+      const { session } = await openGateway(ctx, {});
+      const tag = 'tool-spaced';
+      const written = '{"offset": 2, "limit": 5}';
+      const expected = `Error: read tool requires 'path' parameter. Received: {"offset":2,"limit":5}`;
+      await script(session, [
+        { name: 'answer', match: { marker: `[${tag}]`, afterToolResult: true }, respond: { ttftMs: 200, text: 'I need a path.', chunkTokens: 2 } },
+        { name: 'spaced', match: { marker: `[${tag}]`, afterToolResult: false }, respond: { ttftMs: 300, toolCalls: [{ name: 'read', arguments: written }] } },
+      ]);
+      const client = await session.connect('coder');
+      const sent = await send(session, client, session.sessionKey('tools-spaced'), `[${tag}] Show me the first lines.`);
+      await waitAllEnded(session, [sent], 60_000, 'TOOL-1');
+      const log = requestsWith(await modelLog(session), tag);
+      const first = log.findIndex((e) => e.rule === 'spaced');
+      precondition(first >= 0, () => `the model made its read call (rules seen: ${log.map((e) => e.rule).join(', ') || 'none'})`);
+      const next = log[first + 1];
+      const result = next === undefined ? null : toolResultOf(next);
+      expectRule(result !== null && result !== '', 'TOOL-1', 'the next model request answers the error tool_result of the bad call',
+        () => (next === undefined ? 'no further model request' : `it ends with a ${next.lastRole} message and answers no tool result`));
+      checkRule(result === expected, 'TOOL-2', `the tool message text is exactly ${JSON.stringify(expected)} (<args>: compact JSON of the parsed arguments)`,
+        () => `${JSON.stringify(result)}${result === `Error: read tool requires 'path' parameter. Received: ${written}` ? ' (the argument string echoed as received)' : ''}`);
     },
   },
 ];

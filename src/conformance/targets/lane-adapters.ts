@@ -22,6 +22,7 @@
  */
 import { parseConfig } from '../../model/config.ts';
 import { loadOpenClawCommandQueue, type OpenClawCommandQueue } from '../../peers/openclaw/command-queue.ts';
+import { openclawPeerPaths } from '../../peers/openclaw/paths.ts';
 import { LaneScheduler, laneConcurrencyFromConfig, type LaneSchedulerOptions } from '../../reference-impl/lane-scheduler.ts';
 import type { Capability, ConformanceTarget, LaneQueueUnderTest, LaneWaitRecord } from '../types.ts';
 
@@ -88,6 +89,11 @@ export function referenceLaneQueue(options: ReferenceLaneQueueOptions = {}): Ref
 
 // ------------------------------------------------------------------ OpenClaw
 
+/** The OpenClaw package `--openclaw-queue` loads: the folder given, else the peer install's (LANESIM_OPENCLAW_DIR, or the cache `npm run peer:openclaw -- install` fills). */
+export function openClawQueueDir(dir?: string): string {
+  return dir ?? openclawPeerPaths().openclawDir;
+}
+
 export interface OpenClawLaneQueueOptions {
   /** An installed `openclaw` package folder; default: the cached peer (src/peers/openclaw/paths.ts). */
   packageDir?: string;
@@ -148,5 +154,26 @@ export function laneTarget(name: string, factory: () => LaneQueueUnderTest | Pro
     kind: 'in-process',
     capabilities: new Set<Capability>(['lanes', 'virtual-time']),
     createLaneQueue: async () => factory(),
+  };
+}
+
+// ------------------------------------------------------------------ OpenClaw's tool validator
+
+/**
+ * OpenClaw's own `validateToolCall` (dist/validation-*.mjs), in process, over
+ * the tool schemas its agent offers the model (captured by `npm run
+ * peer:openclaw -- capture-tools`; src/peers/openclaw/tool-validator.ts): a
+ * target with only capability `tools`, for the `tool.validate.*` cases.
+ * Throws OpenClawToolsUnavailable (one line saying what to run) when the peer
+ * or the schemas are missing.
+ */
+export async function openClawToolTarget(options: { packageDir?: string; schemasFile?: string } = {}): Promise<ConformanceTarget> {
+  const { loadOpenClawToolValidator } = await import('../../peers/openclaw/tool-validator.ts');
+  const validator = await loadOpenClawToolValidator(options);
+  return {
+    name: `openclaw validateToolCall (${validator.module.split('/').pop() ?? validator.module}; ${validator.toolNames.length} tools captured ${validator.schemas.capturedAt})`,
+    kind: 'in-process',
+    capabilities: new Set<Capability>(['tools']),
+    tools: validator,
   };
 }

@@ -20,6 +20,7 @@ import type { LanesimConfig } from '../../model/config-types.ts';
 import { dispatchGatewayMethod } from '../../reference-impl/gateway-methods.ts';
 import { ErrorCodes, Methods } from '../../model/protocol.ts';
 import { Gateway, GatewayRequestError, type AgentRuntime, type GatewayOptions } from '../../reference-impl/gateway.ts';
+import { withSpawnTool } from '../../reference-impl/spawn-tool.ts';
 import { REFERENCE_PROFILE, type GatewayProfile } from '../../reference-impl/profile.ts';
 import { ToolRegistry } from '../../reference-impl/tool-validator.ts';
 import { KNOWN_METHODS, checkParams } from '../../reference-impl/ws-params.ts';
@@ -97,9 +98,15 @@ export function inProcessReferenceGateway(gateway: Gateway, drop: ((event: strin
     stop(options) {
       return gateway.shutdown(options);
     },
+    clearQueue(sessionKey) {
+      return gateway.router.clear(sessionKey);
+    },
   };
 }
 
+
+/** The sub-agent spawn tool the harness's agent loop offers in process (LANE-24): OpenClaw's name. */
+export { SPAWN_TOOL, withSpawnTool } from '../../reference-impl/spawn-tool.ts';
 
 export function createReferenceAdapter(options: ReferenceAdapterOptions = {}): GatewayAdapter {
   const profile = options.profile ?? REFERENCE_PROFILE;
@@ -110,7 +117,7 @@ export function createReferenceAdapter(options: ReferenceAdapterOptions = {}): G
       const gateway = new Gateway({
         ...options.gatewayOptions,
         config: options.mapConfig !== undefined ? options.mapConfig(config) : config,
-        runtime: options.wrapRuntime !== undefined ? options.wrapRuntime(runtime) : runtime,
+        runtime: withSpawnTool(options.wrapRuntime !== undefined ? options.wrapRuntime(runtime) : runtime),
         profile,
       });
       const inner = inProcessReferenceGateway(gateway, options.dropEvents?.(config) ?? null);

@@ -46,9 +46,11 @@ import type { ConfigInput, LanesimConfig } from '../../model/config-types.ts';
 import { ConfigError, mergeConfig, parseConfig } from '../../model/config.ts';
 import type { ErrorShape, ResponseFrame } from '../../model/protocol.ts';
 import { HttpModelRuntime } from '../../reference-impl/http-model-runtime.ts';
+import { withSpawnTool } from '../../reference-impl/spawn-tool.ts';
 import { ToolRegistry } from '../../reference-impl/tool-validator.ts';
 import { GatewayServer } from '../../reference-impl/ws-server.ts';
 import { FULL_SUPPORT, SupportDeclarationError, parseSupport, type GatewaySupport } from '../support.ts';
+import { MAX_READ_CHARS, currentCaseScope, type TranscriptDirection, type TranscriptRecorder } from '../transcript.ts';
 import type {
   Capability, ConformanceTarget, GatewayFacts, GatewaySession, RawSocket, ReceivedEvent, TestClient,
 } from '../types.ts';
@@ -67,6 +69,8 @@ export interface Liveness {
   pingIntervalMs?: number;
   deadAfterMs?: number;
   handshakeTimeoutMs?: number;
+  /** How long ws.heartbeat.dead-peer waits for a silent peer's close when deadAfterMs is not described (default 90 s real, tolerances.ts). */
+  deadPeerWaitMs?: number;
 }
 
 /** A gateway started for one session whose configuration differs from the shared one. */
@@ -75,6 +79,10 @@ export interface ProvisionedGateway {
   config: LanesimConfig;
   liveness?: Liveness;
   release(): Promise<void>;
+  /** Optional: a graceful stop of this gateway (WS-23), offered to the case as `session.stopGateway` (lifecycle.shutdown.*). */
+  stop?(options: { abortRunning: boolean }): Promise<void>;
+  /** Optional: the operator action that clears a session's queue (QUEUE-11 names no protocol method), offered as `session.clearQueue`. */
+  clearQueue?(sessionKey: string): number | Promise<number>;
 }
 
 export interface WebSocketTargetOptions {
@@ -105,6 +113,8 @@ export interface WebSocketTargetOptions {
    * (`openGateway({config})`); null means the shared gateway at `url` serves it.
    */
   provision?: (config: Partial<LanesimConfig> | undefined) => Promise<ProvisionedGateway | null>;
+  /** Optional: starts a fresh gateway for one case, ready or still starting (WS-6 "gateway starting"); offered as `session.startGateway`. */
+  startGateway?: (options: { ready: boolean }) => Promise<{ url: string; markReady(): void; stop(): Promise<void> }>;
   /** What the gateway declares it supports (the --config file's `supports` key); default FULL_SUPPORT. */
   supports?: GatewaySupport;
 }
@@ -219,13 +229,13 @@ interface HandshakeResult {
 export async function openConnected(
   url: string,
   params: Record<string, unknown>,
-  options: { timeoutMs?: number; requestTimeoutMs?: number; onOpen?: (ws: WebSocket) => void } = {},
+  options: { timeoutMs?: number; requestTimeoutMs?: number; onOpen?: (ws: WebSocket) => void; onFrame?: HandshakeFrameListener } = {},
 ): Promise<HandshakeResult> {
   const deadline = performance.now() + (options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
   let backoff = 100;
   let last = 'no attempt';
   for (;;) {
-    const attempt = await tryHandshake(url, params, Math.min(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, Math.max(1_000, deadline - performance.now())), options.onOpen);
+    const attempt = await tryHandshake(url, params, Math.min(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, Math.max(1_000, deadline - performance.now())), options.onOpen, options.onFrame);
     if ('hello' in attempt) return attempt;
     last = attempt.why;
     if (!attempt.retry) throw new ConnectError(`connect to ${url} failed: ${attempt.why}`, attempt.error ?? null);
@@ -238,9 +248,12 @@ export async function openConnected(
 
 type Attempt = HandshakeResult | { retry: boolean; why: string; retryAfterMs?: number; error?: ErrorShape };
 
+/** Sees the handshake's frames as they go (for a case's transcript): 'send' the connect, 'recv' what came before hello-ok, 'conn' a close. */
+export type HandshakeFrameListener = (dir: 'send' | 'recv' | 'conn', text: string) => void;
+
 let connectSeq = 0;
 
-function tryHandshake(url: string, params: Record<string, unknown>, timeoutMs: number, onOpen?: (ws: WebSocket) => void): Promise<Attempt> {
+function tryHandshake(url: string, params: Record<string, unknown>, timeoutMs: number, onOpen?: (ws: WebSocket) => void, onFrame?: HandshakeFrameListener): Promise<Attempt> {
   return new Promise((resolve) => {
     const ws = new WebSocket(url, { perMessageDeflate: false });
     let settled = false;
@@ -262,11 +275,15 @@ function tryHandshake(url: string, params: Record<string, unknown>, timeoutMs: n
     const sendConnect = (): void => {
       if (sent) return;
       sent = true;
-      ws.send(JSON.stringify({ type: 'req', id, method: 'connect', params }));
+      const text = JSON.stringify({ type: 'req', id, method: 'connect', params });
+      onFrame?.('send', text);
+      ws.send(text);
     };
     const onMessage = (data: RawData, isBinary: boolean): void => {
       if (isBinary) return;
-      const frame = parse(rawText(data));
+      const text = rawText(data);
+      onFrame?.('recv', text);
+      const frame = parse(text);
       if (!isObject(frame)) return;
       if (frame.type === 'event' && frame.event === 'connect.challenge') {
         sendConnect();
@@ -299,7 +316,10 @@ function tryHandshake(url: string, params: Record<string, unknown>, timeoutMs: n
     ws.on('message', onMessage);
     ws.on('open', () => onOpen?.(ws));
     ws.on('error', (error) => finish({ retry: true, why: `socket error: ${error.message}` }));
-    ws.on('close', (code, reason) => finish({ retry: code === 1013, why: `closed ${code} ${reason.toString()}`.trim() }));
+    ws.on('close', (code, reason) => {
+      if (!settled) onFrame?.('conn', `closed during the handshake: ${code} ${reason.toString()}`.trim());
+      finish({ retry: code === 1013, why: `closed ${code} ${reason.toString()}`.trim() });
+    });
   });
 }
 
@@ -336,8 +356,13 @@ class WsTestClient implements TestClient {
   }
 
   private onMessage(data: RawData, isBinary: boolean): void {
-    if (isBinary) return;
-    const frame = parse(rawText(data));
+    if (isBinary) {
+      this.session.record('recv', this.name, Buffer.isBuffer(data) ? data : Buffer.from(rawText(data)));
+      return;
+    }
+    const text = rawText(data);
+    this.session.record('recv', this.name, text);
+    const frame = parse(text);
     if (!isObject(frame)) return;
     if (frame.type === 'res' && typeof frame.id === 'string') {
       const p = this.pending.get(frame.id);
@@ -357,6 +382,7 @@ class WsTestClient implements TestClient {
   }
 
   private onClose(code: number, reason: string): void {
+    this.session.record('conn', this.name, `closed ${code}${reason ? ` ${reason}` : ''}`);
     if (this.closeInfo === null) this.closeInfo = { code, reason, at: this.session.now() };
     for (const [id, p] of this.pending) {
       clearTimeout(p.timer);
@@ -380,7 +406,9 @@ class WsTestClient implements TestClient {
         reject(new Error(`client ${this.name}: no response to ${method} (${id}) within ${this.requestTimeoutMs} ms`));
       }, this.requestTimeoutMs);
       this.pending.set(id, { resolve, reject, timer });
-      this.ws.send(JSON.stringify(params === undefined ? { type: 'req', id, method } : { type: 'req', id, method, params }), (error) => {
+      const text = JSON.stringify(params === undefined ? { type: 'req', id, method } : { type: 'req', id, method, params });
+      this.session.record('send', this.name, text);
+      this.ws.send(text, (error) => {
         if (error === undefined || error === null) return;
         const p = this.pending.get(id);
         if (p === undefined) return;
@@ -463,23 +491,28 @@ class WsRaw implements WsRawSocket {
   constructor(
     readonly ws: WebSocket,
     private readonly session: WsSession,
+    readonly label = 'raw',
   ) {
     this.openedAt = session.now();
     ws.on('message', (data, isBinary) => {
       const value = isBinary ? { binary: Buffer.isBuffer(data) ? data : Buffer.from(rawText(data)) } : (() => {
         const text = rawText(data);
+        session.record('recv', label, text);
         const parsed = parse(text);
         return parsed === undefined ? text : parsed;
       })();
+      if (isBinary) session.record('recv', label, (value as { binary: Buffer }).binary);
       this.received.push(value);
       this.receivedAt.push(session.now());
       this.notify();
     });
     ws.on('ping', () => {
+      session.record('conn', label, 'WebSocket ping');
       this.pings.push(session.now());
       this.notify();
     });
     ws.on('close', (code, reason) => {
+      session.record('conn', label, `closed ${code}${reason.length > 0 ? ` ${reason.toString()}` : ''}`);
       if (this.closeInfo === null) this.closeInfo = { code, reason: reason.toString(), at: session.now() };
       this.notify();
     });
@@ -514,6 +547,7 @@ class WsRaw implements WsRawSocket {
 
   send(data: string | Buffer): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
+    this.session.record('send', this.label, data);
     this.ws.send(data, { binary: Buffer.isBuffer(data) }, () => {});
   }
 
@@ -581,6 +615,9 @@ class WsSession implements WebSocketSession {
   private closing: Promise<void> | null = null;
   /** Session keys this session named or sent to: their runs are aborted when it closes. */
   readonly used = new Set<string>();
+  /** The running case's transcript (transcript.ts), when the runner opened this session. */
+  private readonly transcript: TranscriptRecorder | null = currentCaseScope()?.transcript ?? null;
+  private rawCount = 0;
 
   constructor(
     private readonly target: WsTargetState,
@@ -612,11 +649,21 @@ class WsSession implements WebSocketSession {
     return round((performance.now() - this.t0) * this.timeScale);
   }
 
+  /** Into the case's transcript (the token replaced by `<token>`): a frame sent or received, or a connection event. */
+  record(dir: TranscriptDirection, conn: string, data: unknown): void {
+    if (this.transcript === null) return;
+    const token = this.facts.token;
+    if (typeof data === 'string' && data.length <= MAX_READ_CHARS && token !== null && token !== '' && data.includes(token)) data = data.split(token).join('<token>');
+    this.transcript.record(dir, conn, data, this.now());
+  }
+
   async connect(name: string): Promise<TestClient> {
     if (this.closing !== null) throw new Error('session closed');
+    this.record('conn', name, `open ${this.url}`);
     const { ws, takeEarly } = await openConnected(this.url, connectParams(this.facts.token, this.clientInfo), {
       timeoutMs: this.target.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
       requestTimeoutMs: this.requestTimeoutMs,
+      onFrame: (dir, text) => this.record(dir, name, text),
     });
     // Frames that came right after hello-ok are replayed first: no event is missed.
     const client = new WsTestClient(name, ws, this, this.requestTimeoutMs, takeEarly());
@@ -628,7 +675,9 @@ class WsSession implements WebSocketSession {
     if (this.closing !== null) throw new Error('session closed');
     const ws = new WebSocket(this.url, { perMessageDeflate: false, autoPong: options.autoPong ?? true, maxPayload: 256 * 1024 * 1024 });
     // Handlers before 'open': the challenge may come in the same tick.
-    const raw = new WsRaw(ws, this);
+    const label = `raw#${++this.rawCount}`;
+    this.record('conn', label, `open ${this.url}${options.autoPong === false ? ' (answers no pings)' : ''}`);
+    const raw = new WsRaw(ws, this, label);
     this.raws.push(raw);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
@@ -638,16 +687,27 @@ class WsSession implements WebSocketSession {
   }
 
   async setModel(script: FakeModelScript): Promise<void> {
+    this.record('note', 'harness', `model script: ${JSON.stringify(script)}`);
+    this.target.scriptOwners.add(this);
     await this.target.postScript(script);
   }
 
   async modelRequests(): Promise<RequestLogEntry[]> {
     const control = this.target.modelControlUrl;
     if (control === null) throw new Error('no modelControlUrl');
-    const res = await fetch(`${control}/control/requests`);
-    if (!res.ok) throw new Error(`GET ${control}/control/requests: HTTP ${res.status}`);
-    const body = (await res.json()) as { requests?: RequestLogEntry[] };
-    const entries = body.requests ?? [];
+    // The log comes in pages (src/fake-model/server.ts, "Request log"): follow `next` until null.
+    // Bounded: each page moves `after` forward, and at most 10,000 pages are read.
+    const entries: RequestLogEntry[] = [];
+    let after: number | null = null;
+    for (let pages = 0; pages < 10_000; pages++) {
+      const res = await fetch(`${control}/control/requests${after === null ? '' : `?after=${after}`}`);
+      if (!res.ok) throw new Error(`GET ${control}/control/requests: HTTP ${res.status}`);
+      const body = (await res.json()) as { requests?: RequestLogEntry[]; next?: number | null };
+      for (const entry of body.requests ?? []) entries.push(entry);
+      const next = body.next ?? null;
+      if (next === null || (after !== null && next <= after)) break;
+      after = next;
+    }
     if (entries.length === 0) return [];
     // The model's `t` is ms since it started (monotonic): its start on the wall clock, from the entries.
     const epochs = entries.map((e) => Date.parse(e.at) - e.t).sort((a, b) => a - b);
@@ -687,6 +747,8 @@ class WsSession implements WebSocketSession {
     await Promise.all(this.raws.map((r) => closeSocket(r.ws)));
     if (this.release !== null) await this.release();
     else await this.abortLeftovers();
+    // The model is shared: the script this session set is taken back when it closes (not when the next one opens, which may run beside it).
+    if (this.target.scriptOwners.delete(this) && this.target.scriptOwners.size === 0) await this.target.restoreModel().catch(() => {});
   }
 
   /**
@@ -741,6 +803,8 @@ class WsTargetState {
   readonly tag = Date.now().toString(36).slice(-5);
   private baseScript: unknown = null;
   private scaleChecked = false;
+  /** Open sessions that set a model script of their own (the runner lets one case at a time do that, scheduleClass). */
+  readonly scriptOwners = new Set<WsSession>();
   private readonly helloByUrl = new Map<string, Record<string, unknown>>();
 
   constructor(readonly options: WebSocketTargetOptions) {
@@ -777,6 +841,13 @@ class WsTargetState {
       this.baseScript = body.script ?? 'default';
       this.scaleChecked = true;
     }
+    // A session running beside one that scripted the model leaves its script alone.
+    if (this.scriptOwners.size === 0) await this.postScript(this.baseScript);
+  }
+
+  /** Puts the model's first script back (its rule counters reset). */
+  async restoreModel(): Promise<void> {
+    if (this.modelControlUrl === null || !this.scaleChecked) return;
     await this.postScript(this.baseScript);
   }
 
@@ -810,7 +881,12 @@ export function websocketTarget(options: WebSocketTargetOptions): ConformanceTar
         const url = provisioned?.url ?? options.url;
         const hello = await state.hello(url);
         await state.prepareModel();
-        return new WsSession(state, url, hello, provisioned?.config ?? options.config, provisioned?.liveness, provisioned === null ? null : () => provisioned.release());
+        const session = new WsSession(state, url, hello, provisioned?.config ?? options.config, provisioned?.liveness, provisioned === null ? null : () => provisioned.release());
+        // Lifecycle hooks the cases duck-type (cases/lifecycle.ts, protocol.ts ws.handshake.gateway-starting).
+        if (provisioned?.stop !== undefined) Object.assign(session, { stopGateway: provisioned.stop });
+        if (provisioned?.clearQueue !== undefined) Object.assign(session, { clearQueue: provisioned.clearQueue });
+        if (options.startGateway !== undefined) Object.assign(session, { startGateway: options.startGateway });
+        return session;
       } catch (error) {
         await provisioned?.release();
         throw error;
@@ -924,16 +1000,18 @@ export async function startReferenceOverWebSocket(options: { scale: number; conf
   const baseConfig = parseConfig(baseInput);
   const model = await startFakeModel({ script: 'default', seed: options.seed ?? 1, timeScale: scale });
   const extra = new Set<GatewayServer>();
-  const start = async (config: LanesimConfig): Promise<GatewayServer> => {
+  const start = async (config: LanesimConfig, ready = true): Promise<GatewayServer> => {
     const tools = new ToolRegistry();
     return GatewayServer.start({
       config: scaleConfig(config, scale),
-      runtime: new HttpModelRuntime({ baseUrl: model.url, tools }),
+      // The spawn tool (LANE-24) as in process, so nested.spawn.* runs over the wire too.
+      runtime: withSpawnTool(new HttpModelRuntime({ baseUrl: model.url, tools })),
       tools,
       token,
       port: 0,
       handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS / scale,
       retryAfterMs: Math.max(1, 1_000 / scale),
+      ready,
     });
   };
   const liveness = (config: LanesimConfig): Liveness => ({
@@ -971,6 +1049,20 @@ export async function startReferenceOverWebSocket(options: { scale: number; conf
         config,
         liveness: liveness(config),
         release: async () => {
+          extra.delete(own);
+          await own.stop({ abortRunning: true, drainTimeoutMs: 200 });
+        },
+        stop: (o) => own.stop({ abortRunning: o.abortRunning, drainTimeoutMs: 5_000 }),
+        clearQueue: (sessionKey) => own.gateway.router.clear(sessionKey),
+      };
+    },
+    startGateway: async ({ ready }) => {
+      const own = await start(baseConfig, ready);
+      extra.add(own);
+      return {
+        url: own.url,
+        markReady: () => own.markReady(),
+        stop: async () => {
           extra.delete(own);
           await own.stop({ abortRunning: true, drainTimeoutMs: 200 });
         },

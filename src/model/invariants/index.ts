@@ -3,15 +3,17 @@ import type { TraceEvent } from '../events.ts';
 import { AbortSettlesChecker } from './abort-settles.ts';
 import { TraceFanout } from './fanout.ts';
 import { FifoChecker } from './fifo.ts';
+import { HeartbeatWaitChecker } from './heartbeat-waits.ts';
 import { LaneOccupancyChecker } from './lane-occupancy.ts';
 import { NothingLostChecker } from './nothing-lost.ts';
 import { SilenceChecker } from './silence.ts';
+import { StatusValuesChecker } from './status-values.ts';
 import { ToolResultChecker } from './tool-results.ts';
 import type { TraceChecker, Violation } from './types.ts';
 import { WaitWarningChecker } from './wait-warning.ts';
 
 export { TraceFanout };
-export { AbortSettlesChecker, FifoChecker, LaneOccupancyChecker, NothingLostChecker, SilenceChecker, ToolResultChecker, WaitWarningChecker };
+export { AbortSettlesChecker, FifoChecker, HeartbeatWaitChecker, LaneOccupancyChecker, NothingLostChecker, SilenceChecker, StatusValuesChecker, ToolResultChecker, WaitWarningChecker };
 export type { TraceChecker, Violation };
 
 export interface CheckerSuiteOptions {
@@ -25,6 +27,10 @@ export interface CheckerSuiteOptions {
   tools?: boolean;
   toleranceMs?: number;
   abortGraceMs?: number;
+  /** Check lane.status values (INV-STATUS-VALUES); off by default so simulation reports stay as they were. */
+  statusValues?: boolean;
+  /** Check that heartbeats go only to waiting connections and name a run they wait on (INV-HEARTBEAT-WAIT); off by default. */
+  heartbeatWaits?: boolean;
 }
 
 export function checkerSuite(options: CheckerSuiteOptions = {}): TraceChecker[] {
@@ -38,6 +44,8 @@ export function checkerSuite(options: CheckerSuiteOptions = {}): TraceChecker[] 
     checkers.push(new SilenceChecker({ boundMs: options.silenceBoundMs, toleranceMs: options.toleranceMs ?? 0 }));
   }
   if (options.tools ?? false) checkers.push(new ToolResultChecker());
+  if (options.statusValues ?? false) checkers.push(new StatusValuesChecker());
+  if (options.heartbeatWaits ?? false) checkers.push(new HeartbeatWaitChecker());
   return checkers;
 }
 

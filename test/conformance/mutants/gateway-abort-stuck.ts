@@ -33,6 +33,6 @@ export const abortStuck: GatewayMutant = {
   name: 'gateway-abort-stuck',
   breaks: 'abort that leaves the lane stuck',
   adapter: createReferenceAdapter({ name: 'mutant: aborted runs go on', wrapRuntime: deaf }),
-  caughtBy: { id: 'queue.abort.queued-and-running', rules: ['LANE-12', 'QUEUE-18'] },
+  caughtBy: { id: 'queue.abort.running', rules: ['LANE-12', 'QUEUE-18'] },
   alsoFails: ['queue.interrupt.aborts-and-clears'],
 };

@@ -25,5 +25,5 @@ export const collectAnswersStarted: GatewayMutant = {
   }),
   caughtBy: { id: 'queue.collect.debounce', rules: ['QUEUE-7'] },
   // The two QUEUE-2 cases run on the default config, which is collect: their waiting message is answered started too.
-  alsoFails: ['queue.collect.merge', 'status.collect.quiet-window', 'queue.idle.starts', 'status.payload.shape'],
+  alsoFails: ['queue.collect.drop-new', 'queue.collect.drop-old', 'queue.collect.abort-buffered', 'queue.collect.clear-operator', 'queue.collect.merge', 'status.collect.quiet-window', 'queue.idle.starts', 'status.payload.shape'],
 };

@@ -25,5 +25,5 @@ export const collectLosesMessage: GatewayMutant = {
     },
   }),
   caughtBy: { id: 'queue.collect.merge', rules: ['QUEUE-9', 'QUEUE-20', 'WS-17'] },
-  alsoFails: ['queue.mode.by-channel', 'queue.collect.debounce', 'queue.collect.routes', 'queue.cap.drop-new', 'queue.cap.drop-old', 'queue.nothing-lost.burst', 'cascade.seed-004.end-to-end', 'status.changes.only-then', 'hb.payload.fields'],
+  alsoFails: ['queue.mode.by-channel', 'queue.collect.debounce', 'queue.collect.routes', 'queue.collect.drop-new', 'queue.collect.drop-old', 'queue.nothing-lost.burst', 'cascade.seed-004.end-to-end', 'status.changes.only-then', 'hb.payload.fields'],
 };

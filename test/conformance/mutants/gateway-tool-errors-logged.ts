@@ -11,5 +11,5 @@ export const toolErrorsLogged: GatewayMutant = {
     profile: { ...REFERENCE_PROFILE, name: 'tool-errors-logged', toolFailFast: false },
   }),
   caughtBy: { id: 'tool.gateway.error-returned', rules: ['TOOL-1'] },
-  alsoFails: ['cascade.seed-004.end-to-end'],
+  alsoFails: ['tool.gateway.args-as-written', 'cascade.seed-004.end-to-end'],
 };

@@ -24,5 +24,5 @@ export const toolWrongText: GatewayMutant = {
     validateToolCall: referenceValidateToolCall(registry),
   }),
   caughtBy: { id: 'tool.validate.missing-parameter', rules: ['TOOL-2'] },
-  alsoFails: ['tool.gateway.error-returned', 'tool.validate.file-path-alias', 'tool.validate.order', 'tool.validate.stateless', 'tool.validate.never-throws', 'cascade.seed-004.end-to-end'],
+  alsoFails: ['tool.gateway.args-as-written', 'tool.gateway.error-returned', 'tool.validate.file-path-alias', 'tool.validate.order', 'tool.validate.stateless', 'tool.validate.never-throws', 'cascade.seed-004.end-to-end'],
 };

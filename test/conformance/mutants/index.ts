@@ -5,6 +5,7 @@
  */
 import type { LaneQueueUnderTest } from '../../../src/conformance/types.ts';
 import { abortIgnoredQueue } from './abort-ignored.ts';
+import { blankNotMainQueue } from './blank-not-main.ts';
 import { clearKillsRunningQueue } from './clear-kills-running.ts';
 import { clearLeavesQueuedQueue } from './clear-leaves-queued.ts';
 import { diagThresholdExclusiveQueue } from './diag-threshold-exclusive.ts';
@@ -26,6 +27,7 @@ export interface LaneMutant {
 }
 
 export const LANE_MUTANTS: readonly LaneMutant[] = [
+  { name: 'blank-not-main', rule: 'LANE-1', breaks: 'a blank lane name is a lane of its own', create: blankNotMainQueue },
   { name: 'no-session-lock', rule: 'LANE-2', breaks: 'session lanes admit 2 holders', create: noSessionLockQueue },
   { name: 'global-cap-off-by-one', rule: 'LANE-3', breaks: 'main admits cap + 1', create: globalCapOffByOneQueue },
   { name: 'lifo', rule: 'LANE-4', breaks: 'lanes grant the newest waiter first', create: lifoQueue },

@@ -1,0 +1,77 @@
+/**
+ * docs/PEERS.md generation (scripts/gen-peers.ts) and the failure classes
+ * (src/peers/classification.ts), from synthetic reports: no peer needed.
+ */
+import { describe, expect, it } from 'vitest';
+import { generate, type Report } from '../../scripts/gen-peers.ts';
+import { FAILURE_CLASSES, classify } from '../../src/peers/classification.ts';
+
+describe('failure classes (reviewed table)', () => {
+  it('classifies the failures the issue names', () => {
+    expect(classify('hb.waiting.silence-bound', 'HB-1', 'silent for 24072 ms')).toMatchObject({ kind: 'gap', dep: 'DEP-2' });
+    expect(classify('status.warn.at-crossing', 'STATUS-4', 'never warned')).toMatchObject({ kind: 'gap', dep: 'DEP-4' });
+    expect(classify('status.payload.shape', 'STATUS-3', 'no lane.status event at all (DEP-8)')).toMatchObject({ kind: 'gap', dep: 'DEP-8' });
+    expect(classify('queue.followup.own-run', 'QUEUE-4', 'answered started')).toMatchObject({ kind: 'departure', dep: 'DEP-3' });
+    expect(classify('queue.idle.starts', 'QUEUE-2', 'answered started, yet it waited')).toMatchObject({ kind: 'departure', dep: 'DEP-8' });
+    expect(classify('ws.chat.followup-own-runid', 'DEP-3', 'an empty final for B')).toMatchObject({ kind: 'departure', dep: 'DEP-3' });
+    expect(classify('tool.gateway.error-returned', 'TOOL-2', '"Validation failed for tool \\"read\\""')).toMatchObject({ kind: 'wording', dep: 'DEP-6' });
+  });
+
+  it('leaves a failure no class covers unclassified', () => {
+    expect(classify('queue.nothing-lost.burst', 'QUEUE-20', 'lost 3')).toBeNull();
+    expect(classify('queue.steer.injects', 'QUEUE-3', 'the steer never reached the model')).toBeNull();
+    for (const c of FAILURE_CLASSES) expect(c.why.length, c.rule.source).toBeGreaterThan(20);
+  });
+});
+
+function report(name: string, results: Report['results'], extra: Partial<Report['peer']> = {}): Report {
+  const summary = { pass: 0, fail: 0, 'n/a': 0, error: 0, mustFailed: 0 };
+  for (const r of results) summary[r.status]++;
+  return {
+    target: name, seed: 1, startedAt: '2026-12-05T09:00:00.000Z', durationMs: 1000, results, summary,
+    peer: {
+      gateway: 'openclaw', version: 'openclaw@2026.9.6', serverVersion: '2026.9.6', node: '24.21.0', command: `npm run peer:openclaw -- run --json docs/peers/${name}.json`,
+      commit: 'abc123', catalogue: 'f00d', cases: results.length, endedAt: '2026-12-05T09:10:00.000Z',
+      queue: { requested: { mode: 'steer-backlog', cap: 20, drop: 'summarize', debounceMs: 500, channelModes: {} }, effective: 'followup' },
+      refusals: [{ setting: 'messages.queue.mode=steer-backlog', words: 'Moved deprecated messages.queue.mode "steer-backlog" → "followup"', becomes: 'followup' }],
+      ...extra,
+    },
+  };
+}
+
+describe('docs/PEERS.md from reports', () => {
+  const measures = (handoff: string, wait: number): string => `cascade-measures ${JSON.stringify({
+    handoff, laneWaitMs: { alice: 0, bob: wait }, longestLaneWaitMs: wait, silenceMs: { alice: 30000, bob: 29000 }, longestSilenceMs: 30000,
+    firstFeedbackMs: { alice: 12, bob: null }, toolErrors: { calls: 1, returned: 1, swallowed: 0, text: 'Validation failed for tool "read"', retried: true },
+    messagesLost: 0, ends: { alice: 'ran after 60000 ms', bob: 'ran (empty-final, answered later) after 61000 ms' }, coderRequests: 3, modelRequests: 7,
+  })}`;
+  const base = { title: 't', level: 'MUST', durationMs: 1 } as const;
+  const reports = new Map<string, Report>([
+    ['openclaw-default', report('openclaw-default', [
+      { ...base, id: 'cascade.seed-004.end-to-end', status: 'fail', reason: 'STATUS-9 …', notes: [measures('openclaw', 41000)],
+        checks: [{ rule: 'HB-1', expected: 'a frame every 15000 ms', observed: 'silent for 30000 ms' }, { rule: 'STATUS-9', expected: 'coder shown', observed: 'no lane.status event at all (DEP-8)' }] },
+      { ...base, id: 'queue.nothing-lost.burst', status: 'fail', reason: 'QUEUE-20', notes: [], checks: [{ rule: 'QUEUE-20', expected: 'none lost', observed: 'lost 3' }] },
+      { ...base, id: 'queue.steer-backlog.both', status: 'n/a', reason: 'not supported by OpenClaw 2026.9.6: Moved deprecated …', notes: [] },
+    ])],
+    ['lanesim-serve-cascade', report('lanesim-serve-cascade', [
+      { ...base, id: 'cascade.seed-004.end-to-end', status: 'pass', reason: 'ok', notes: [measures('openclaw', 65000)] },
+    ], { gateway: 'lanesim', version: 'lanesim serve (reference)', queue: undefined, refusals: [] })],
+  ]);
+
+  it('shows each run, the refusals in their words, the cascade side by side and every failure classified', () => {
+    const { text, unclassified } = generate(reports);
+    expect(text).toContain('| `openclaw-default.json` | openclaw@2026.9.6, Node 24.21.0 | followup (asked steer-backlog), cap 20');
+    expect(text).toContain('| `messages.queue.mode=steer-backlog` | `Moved deprecated messages.queue.mode "steer-backlog" → "followup"` |');
+    expect(text).toContain('| longest lane wait (acceptance to its first model request) | 41.0 s (alice 0.0 s, bob 41.0 s) | 65.0 s (alice 0.0 s, bob 65.0 s) |');
+    expect(text).toContain('| messages lost | 0 | 0 |');
+    expect(text).toMatch(/\| `cascade\.seed-004\.end-to-end` \| MUST \| \*\*FAIL\*\* \| gap \(DEP-2\), gap \(DEP-8\) \|/);
+    expect(unclassified).toEqual(['openclaw-default: queue.nothing-lost.burst QUEUE-20: lost 3']);
+    expect(text).toContain('**Unclassified (to review):**');
+    // Not every run of the plan is there: the document says which are missing.
+    expect(text).toMatch(/Not run yet: .*`openclaw-collect`/);
+  });
+
+  it('is a function of the reports alone (same input, same text)', () => {
+    expect(generate(reports).text).toBe(generate(reports).text);
+  });
+});
