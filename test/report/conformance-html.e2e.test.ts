@@ -8,42 +8,21 @@
  * few cases, plus a copy of one case with a check that cannot hold (so a
  * failure with a transcript is on the page).
  *
- * The browser: launched as test/webchat/webchat.e2e.test.ts does (Debian's
- * `chromium` on PATH, else the one inside @sparticuz/chromium); that file
- * exports no launcher, so the minimal launch logic is copied here.
+ * The browser: test/support/chromium.ts (Debian's `chromium` on PATH, else
+ * the one inside @sparticuz/chromium), as for the webchat test.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import sparticuzChromium from '@sparticuz/chromium';
 import { chromium, type Browser } from 'playwright-core';
+import { findChromium } from '../support/chromium.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_CASES } from '../../src/conformance/cases/index.ts';
 import { runSuite, type SuiteReport } from '../../src/conformance/runner.ts';
 import { referenceTarget } from '../../src/conformance/targets/reference.ts';
 import { checkRule, type ConformanceCase } from '../../src/conformance/types.ts';
 import { conformanceHtml } from '../../src/report/conformance-html.ts';
-
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-
-function debianChromium(): string | null {
-  try {
-    const path = execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim();
-    return path === '' ? null : path;
-  } catch {
-    return null;
-  }
-}
-
-async function findChromium(): Promise<{ source: string; executablePath: string; args: string[] }> {
-  const debian = debianChromium();
-  if (debian !== null) return { source: 'Debian chromium', executablePath: debian, args: CHROMIUM_ARGS };
-  const executablePath = await sparticuzChromium.executablePath();
-  const args = sparticuzChromium.args.filter((a) => a !== '--single-process');
-  return { source: '@sparticuz/chromium', executablePath, args: [...args, ...CHROMIUM_ARGS.filter((a) => !args.includes(a))] };
-}
 
 let browser: Browser;
 let home: string;

@@ -23,15 +23,14 @@
  * the package's own `args`). So `npm install && npm test` needs no apt step.
  * If neither can be launched the suite fails (it never skips).
  */
-import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer as createNetServer, connect as netConnect, type Server as NetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import sparticuzChromium from '@sparticuz/chromium';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { findChromium } from '../support/chromium.ts';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { WebSocket } from 'ws';
 import { globalClock } from '../../src/model/clock.ts';
@@ -57,8 +56,6 @@ const LONG_TASK_LIMIT_MS = 200;
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const ARTIFACT = join(ROOT, 'artifacts', 'webchat-overlay.png');
 const DOCS_SHOT = join(ROOT, 'docs', 'webchat-overlay.png');
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-
 // ---------------------------------------------------------------- page instruments
 
 /** Installed before the page's own script: long tasks, timer lag, rAF gaps, CSP violations, overlay snapshots. */
@@ -156,31 +153,6 @@ function elapsedSeconds(agentLine: string): number {
 }
 
 // ---------------------------------------------------------------- environment
-
-function debianChromium(): string | null {
-  try {
-    const path = execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim();
-    return path === '' ? null : path;
-  } catch {
-    return null;
-  }
-}
-
-/** Debian's chromium when installed, else the one packed in @sparticuz/chromium (extracted to /tmp), each with its own flags. */
-async function findChromium(): Promise<{ source: string; executablePath: string; args: string[] }> {
-  const debian = debianChromium();
-  if (debian !== null) return { source: 'Debian chromium', executablePath: debian, args: CHROMIUM_ARGS };
-  let executablePath: string;
-  try {
-    executablePath = await sparticuzChromium.executablePath();
-  } catch (error) {
-    throw new Error(`no chromium on PATH and @sparticuz/chromium could not extract its browser: ${(error as Error).message}`);
-  }
-  // Its flags are made for one page per Lambda call: --single-process brings the whole browser down
-  // when the first context closes, and this suite opens one context per test.
-  const args = sparticuzChromium.args.filter((a) => a !== '--single-process');
-  return { source: '@sparticuz/chromium', executablePath, args: [...args, ...CHROMIUM_ARGS.filter((a) => !args.includes(a))] };
-}
 
 function cascadeVariant(): ScenarioVariant {
   const v = nestedAgentCascade.variants.find((x) => x.name === 'fixed');
