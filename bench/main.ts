@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- <scheduler|sim|tools|all> [--json out.json] [--tasks N]`
  * `npm run bench -- load [--clients N] [--peer openclaw] ...` (bench/load/cli.ts)
+ * `npm run bench -- load-curve [--sizes 25,100,300] [--reps 3] [--peer openclaw]` (bench/load/curve.ts)
  * `npm run bench -- soak [--minutes N]` (bench/soak.bench.ts)
  *
  * Speed and memory targets live here, as ratios against a peer measured in
@@ -153,6 +154,11 @@ async function main(): Promise<void> {
     process.exitCode = await loadMain(process.argv.slice(3));
     return;
   }
+  if (process.argv[2] === 'load-curve') {
+    // The load bench at several sizes and repetitions, reference and peer side by side (bench/load/curve.ts).
+    process.exitCode = await (await import('./load/curve.ts')).curveMain(process.argv.slice(3));
+    return;
+  }
   if (process.argv[2] === 'soak') {
     // Memory under continuous traffic and attacks (bench/soak.bench.ts, docs/SPEC.md §11).
     process.exitCode = await (await import('./soak.bench.ts')).soakMain(process.argv.slice(3));
@@ -169,7 +175,7 @@ async function main(): Promise<void> {
     options: { json: { type: 'string' }, tasks: { type: 'string' }, 'openclaw-tasks': { type: 'string' } },
   });
   const which = positionals[0] ?? 'all';
-  const known = ['scheduler', 'sim', 'tools', 'all', 'load', 'soak'];
+  const known = ['scheduler', 'sim', 'tools', 'all', 'load', 'load-curve', 'soak'];
   if (!known.includes(which)) {
     process.stderr.write(`bench: unknown benchmark ${JSON.stringify(which)}; known: ${known.join(', ')}\n`);
     process.exit(2);

@@ -22,7 +22,8 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { classify, type FailureClass } from '../src/peers/classification.ts';
+import { FAILURE_CLASSES, classify, type FailureClass } from '../src/peers/classification.ts';
+import { curveRows, type LoadCurve } from '../bench/load/curve.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const REPORTS = join(ROOT, 'docs', 'peers');
@@ -192,7 +193,32 @@ function cascadeTable(openclaw: Report | undefined, lanesim: Report | undefined,
 
 // ------------------------------------------------------------------ the document
 
-export function generate(reports: Map<string, Report>): { text: string; unclassified: string[] } {
+/** The load curve (bench/load/curve.ts) as markdown: medians with their spread per size, then every run with its verdict. */
+function curveSection(curve: LoadCurve): string[] {
+  const md = (rows: string[][]): string[] => [
+    `| ${rows[0]!.map(cell).join(' | ')} |`, `|${rows[0]!.map(() => '---').join('|')}|`,
+    ...rows.slice(1).map((r) => `| ${r.map((c) => cell(c).replace(/^FAIL/, '**FAIL**')).join(' | ')} |`),
+  ];
+  const { summary, runs } = curveRows(curve);
+  const loads = curve.runs.map((r) => r.loadAverage);
+  return [
+    '', `## Load bench: lanesim reference and ${curve.peer === 'openclaw' ? 'OpenClaw 2026.9.6' : curve.peer}, a curve`, '',
+    `${code(curve.command)} (docs/peers/load/curve.json): ${curve.sizes.join(', ')} clients, ${(curve.streamingShare * 100).toFixed(0)}% of them with a`,
+    `streaming run, each of the others holding a silent run and a second message queued behind it; ${curve.durationMs / 1000} s run phase after every client is connected;`,
+    `${curve.reps} repetitions per size, sizes interleaved; the reference and the peer in the same run, one after the other.`,
+    `The verdict is the bench's (HB-1 over every frame a client received): PASS when no client went silent longer than the bound`,
+    '(15 s + 250 ms tolerance). OpenClaw sends every session\'s events to every operator connection, so a waiting client also hears',
+    'other sessions\' deltas; "own-session silence" counts only frames about the client\'s own session or server-wide ones (what a',
+    'one-session chat page shows), "(over)" marking it past the bound.',
+    `Node ${curve.node}, ${curve.machine}, shared: load average ${Math.min(...loads).toFixed(2)} to ${Math.max(...loads).toFixed(2)} at the runs' starts;`,
+    `${curve.startedAt.slice(0, 16).replace('T', ' ')}Z to ${curve.endedAt.slice(0, 16).replace('T', ' ')}Z.`,
+    'Memory per connection is the server\'s RSS growth over the connections (for OpenClaw dominated by its first model runs);',
+    '`GET /health` is a 1/s probe from outside during the run phase.', '',
+    ...md(summary), '', 'Every run:', '', ...md(runs),
+  ];
+}
+
+export function generate(reports: Map<string, Report>, curve: LoadCurve | null = null): { text: string; unclassified: string[] } {
   const unclassified: string[] = [];
   const out: string[] = [
     '# Peers',
@@ -239,6 +265,8 @@ export function generate(reports: Map<string, Report>): { text: string; unclassi
       for (const c of classifyCase(r)) if (c.cls === null) unclassified.push(`${name}: ${r.id} ${c.check.rule}: ${cut(c.check.observed, 160)}`);
     }
   }
+
+  if (curve !== null) out.push(...curveSection(curve));
 
   // Every failure, by class.
   const byClass = new Map<string, Set<string>>();
@@ -288,7 +316,14 @@ function main(argv: string[]): number {
     process.stderr.write(`peers:doc: ${(error as Error).message}\n`);
     return 2;
   }
-  const { text, unclassified } = generate(reports);
+  const curveFile = join(values.reports ?? REPORTS, 'load', 'curve.json');
+  const curve = existsSync(curveFile) ? (JSON.parse(readFileSync(curveFile, 'utf8')) as LoadCurve) : null;
+  const { text, unclassified } = generate(reports, curve);
+  // Classes no failure of these reports falls in (a fixed harness limit, a gap closed): candidates to remove from the table.
+  const used = new Set<FailureClass>();
+  for (const report of reports.values()) for (const r of report.results.filter((x) => x.status === 'fail')) for (const c of classifyCase(r)) if (c.cls !== null) used.add(c.cls);
+  const unused = FAILURE_CLASSES.filter((c) => !used.has(c));
+  if (unused.length > 0) process.stderr.write(`peers:doc: ${unused.length} failure class(es) classify nothing in these reports: ${unused.map((c) => `${c.rule.source}${c.caseId ? ` ${c.caseId.source}` : ''}`).join('; ')}\n`);
   if (values.check) {
     const have = existsSync(out) ? readFileSync(out, 'utf8') : '';
     if (have !== text) {

@@ -74,11 +74,14 @@ const chatState: Schema = {
   ],
 };
 
-/** WS-20: the agent event; a lifecycle event's data.phase is start, end, error or aborted. */
+/**
+ * WS-20: the agent event; a lifecycle event names its phase (start, end, error, aborted, or one of the gateway's own between
+ * start and the end, e.g. OpenClaw's model and finishing: their order is judged per run by the agent-event cases).
+ */
 const agent: Schema = {
-  ...open({ runId: nonEmpty, sessionKey: nonEmpty, seq: { type: 'integer', minimum: 1 }, stream: nonEmpty, data: { type: 'object' } }),
+  ...open({ runId: nonEmpty, sessionKey: nonEmpty, seq: { type: 'integer', minimum: 1 }, stream: nonEmpty, data: { type: 'object' } }, ['runId', 'sessionKey', 'seq', 'stream', 'data']),
   allOf: [
-    { if: { properties: { stream: { const: 'lifecycle' } } }, then: { properties: { data: open({ phase: { enum: ['start', 'end', 'error', 'aborted'] } }) } } },
+    { if: { properties: { stream: { const: 'lifecycle' } } }, then: { properties: { data: open({ phase: nonEmpty }, ['phase']) } } },
   ],
 };
 
@@ -113,8 +116,27 @@ const chatSend: Schema = {
   then: { required: ['code'] },
 };
 
-/** WS-18: the chat.abort answer. */
-const chatAbort: Schema = open({ aborted: { type: 'array', items: nonEmpty } });
+/**
+ * WS-18: the chat.abort answer: `{aborted: [<runId>...]}`, or OpenClaw's form `{aborted: true|false, runIds: [<runId>...]}`
+ * (DEP-9) with `aborted` true exactly when `runIds` lists a run. `abortedRunIds` reads either.
+ */
+const chatAbort: Schema = {
+  anyOf: [
+    open({ aborted: { type: 'array', items: nonEmpty } }, ['aborted']),
+    {
+      ...open({ aborted: { type: 'boolean' }, runIds: { type: 'array', items: nonEmpty } }, ['aborted', 'runIds']),
+      if: { properties: { aborted: { const: true } } },
+      then: { properties: { runIds: { minItems: 1 } } },
+      else: { properties: { runIds: { maxItems: 0 } } },
+    },
+  ],
+};
+
+/** The run ids a chat.abort answer that passed the WS-18 schema lists, in either form. */
+export function abortedRunIds(answer: unknown): string[] {
+  const a = answer as { aborted: string[] | boolean; runIds?: string[] };
+  return Array.isArray(a.aborted) ? a.aborted : (a.runIds ?? []);
+}
 
 /** WS-19: chat.history, the reference's form (partial) or OpenClaw's (inFlightRun, left out when nothing runs), DEP-9. */
 const chatHistory: Schema = open({

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { openInProcessGateway } from '../../src/conformance/in-process.ts';
-import { PAYLOADS, payloadProblem, type PayloadKind } from '../../src/conformance/schemas.ts';
+import { PAYLOADS, abortedRunIds, payloadProblem, type PayloadKind } from '../../src/conformance/schemas.ts';
 import { referenceAdapter } from '../../src/conformance/targets/reference.ts';
 
 const EVENT_KINDS: Record<string, PayloadKind> = { 'lane.status': 'laneStatus', heartbeat: 'heartbeat', chat: 'chat', agent: 'agent', shutdown: 'shutdown', tick: 'tick' };
@@ -83,7 +83,21 @@ describe('payload schemas', () => {
     expect(payloadProblem('chatState', { runId: 'r', sessionKey: 's', seq: 3, state: 'final' })).toMatch(/\/message is required/);
     expect(payloadProblem('chatState', { runId: 'r', sessionKey: 's', seq: 0, state: 'error', errorCode: 'X' })).toMatch(/\/errorMessage is required/);
     expect(payloadProblem('chat', { runId: 'r', sessionKey: 's', seq: 1, state: 'delta', deltaText: 'a', extra: 1 })).toBeNull();
-    expect(payloadProblem('agent', { runId: 'r', sessionKey: 's', seq: 1, stream: 'lifecycle', data: { phase: 'done' } })).toMatch(/\/data\/phase must be one of/);
+    // WS-20: a lifecycle event names its phase; a phase of the gateway's own (OpenClaw's model) is a form the per-run order judges.
+    expect(payloadProblem('agent', { runId: 'r', sessionKey: 's', seq: 1, stream: 'lifecycle', data: { phase: 'model' } })).toBeNull();
+    expect(payloadProblem('agent', { runId: 'r', sessionKey: 's', seq: 1, stream: 'lifecycle', data: {} })).toMatch(/\/data\/phase is required/);
+    expect(payloadProblem('agent', { runId: 'r', sessionKey: 's', seq: 1, stream: 'lifecycle', data: { phase: '' } })).toMatch(/\/data\/phase/);
+    expect(payloadProblem('agent', { runId: 'r', sessionKey: 's', seq: 0, stream: 'lifecycle', data: { phase: 'start' } })).toMatch(/\/seq must be >= 1/);
+    // WS-18: either form, the boolean consistent with the list.
+    expect(payloadProblem('chatAbort', { aborted: ['r1'] })).toBeNull();
+    expect(payloadProblem('chatAbort', { ok: true, aborted: true, runIds: ['r1'] })).toBeNull();
+    expect(payloadProblem('chatAbort', { ok: true, aborted: false, runIds: [] })).toBeNull();
+    expect(payloadProblem('chatAbort', { ok: true, aborted: true, runIds: [] })).not.toBeNull();
+    expect(payloadProblem('chatAbort', { ok: true, aborted: false, runIds: ['r1'] })).not.toBeNull();
+    expect(payloadProblem('chatAbort', { aborted: true })).not.toBeNull();
+    expect(payloadProblem('chatAbort', {})).not.toBeNull();
+    expect(abortedRunIds({ aborted: ['a', 'b'] })).toEqual(['a', 'b']);
+    expect(abortedRunIds({ aborted: true, runIds: ['c'] })).toEqual(['c']);
     expect(payloadProblem('chatSend', { runId: 'r', status: 'rejected' })).toMatch(/\/code is required/);
     expect(payloadProblem('chatSend', { runId: 'r', status: 'ok' })).toBeNull();
     expect(payloadProblem('diagnosticsLanes', { lanes: [{ lane: 'main', queuedCount: 0, activeCount: 0, maxConcurrent: 0, draining: false, blockedBy: [] }] })).toMatch(/\/lanes\/0\/maxConcurrent must be >= 1/);

@@ -5,6 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { generate, type Report } from '../../scripts/gen-peers.ts';
 import { FAILURE_CLASSES, classify } from '../../src/peers/classification.ts';
+import { spread, type CurveRun, type LoadCurve } from '../../bench/load/curve.ts';
+import type { LoadReport, TargetResult } from '../../bench/load/run.ts';
 
 describe('failure classes (reviewed table)', () => {
   it('classifies the failures the issue names', () => {
@@ -73,5 +75,32 @@ describe('docs/PEERS.md from reports', () => {
 
   it('is a function of the reports alone (same input, same text)', () => {
     expect(generate(reports).text).toBe(generate(reports).text);
+  });
+
+  it('shows the load curve with medians and spread per size, and a failing run as failing', () => {
+    // The fields of a load report's target that the curve reads (bench/load/run.ts TargetResult).
+    const target = (label: string, pass: boolean, worst: number, own: number, mem: number): TargetResult => ({
+      target: label.startsWith('lanesim') ? 'reference' : 'openclaw', label, pass, failures: pass ? [] : ['3 clients silent over 15250 ms'],
+      clients: 300, connected: 300, streaming: 30, worst: { maxGapMs: worst }, clientMaxOwnGap: { max: own }, overBound: pass ? 0 : 3, boundMs: 15000, toleranceMs: 250,
+      server: { memoryPerConnection: mem, rssPeak: 1e8 }, health: { p50: 2, p99: 9, max: 12, errors: 0 }, errorCount: 0, closeCount: 0,
+    }) as unknown as TargetResult;
+    const curve: LoadCurve = {
+      command: 'npm run bench -- load-curve --sizes 300 --reps 3', startedAt: '2026-12-05T10:00:00.000Z', endedAt: '2026-12-05T10:30:00.000Z',
+      node: 'v20.20.2', machine: '2 x cpu, 24 GiB', sizes: [300], reps: 3, peer: 'openclaw', streamingShare: 0.1, durationMs: 60_000,
+      runs: [1, 2, 3].map((rep) => ({
+        size: 300, rep, startedAt: '2026-12-05T10:00:00.000Z', loadAverage: 1 + rep, exitCode: 1,
+        report: { targets: [target('lanesim reference', true, 14_000 + rep, 14_000 + rep, 7000), target('OpenClaw 2026.9.6', rep !== 2, rep === 2 ? 17_900 : 14_830, 16_500, 2e6)] } as unknown as LoadReport,
+      } as CurveRun)).concat([{ size: 300, rep: 4, startedAt: '2026-12-05T10:20:00.000Z', loadAverage: 9, exitCode: 2, report: null }]),
+    };
+    const { text } = generate(reports, curve);
+    expect(text).toContain('## Load bench: lanesim reference and OpenClaw 2026.9.6, a curve');
+    expect(text).toContain('| 300 | OpenClaw 2026.9.6 | 2 / 1 | 14.83 s (14.83 s .. 17.90 s) | 16.50 s (16.50 s .. 16.50 s) |');
+    expect(text).toContain('| 300 | 2 | OpenClaw 2026.9.6 | **FAIL**: 3 clients silent over 15250 ms | 17.90 s | 3 of 300 | 16.50 s (over) |');
+    // A run that did not run is listed as such, not dropped.
+    expect(text).toContain('| 300 | 4 | - | did not run (exit 2) |');
+    expect(text).toContain('| 300 | lanesim reference | 3 / 0 | 14.00 s (14.00 s .. 14.00 s) | 14.00 s (14.00 s .. 14.00 s) | 7 KiB (7 KiB .. 7 KiB) |');
+    expect(spread([3, null, 1, 2])).toEqual({ median: 2, min: 1, max: 3, n: 3 });
+    expect(spread([4, 1])).toEqual({ median: 2.5, min: 1, max: 4, n: 2 });
+    expect(spread([null])).toBeNull();
   });
 });

@@ -9,6 +9,7 @@
  * agentEvents()); a malformed one is a WS-20 failure naming the field.
  */
 import { checkRule, expectRule, precondition, type ConformanceCase, type TestClient } from '../types.ts';
+import { abortedRunIds } from '../schemas.ts';
 import {
   GATEWAY, agentEvents, chats, expectPayload, heard, isTerminal, marker, on, openGateway, script, send, turn, waitAllEnded, waitUntil,
   type AgentEvent, type Sent,
@@ -16,6 +17,11 @@ import {
 
 /** How a run's terminal chat state maps to its lifecycle end phase. */
 const END_PHASE: Record<string, string> = { final: 'end', error: 'error', aborted: 'aborted' };
+
+/** WS-20: the phases that end a run's lifecycle. */
+const END_PHASES: ReadonlySet<string> = new Set(['end', 'error', 'aborted']);
+/** WS-20: the streams of the run itself, which come after its lifecycle start. */
+const RUN_STREAMS: ReadonlySet<string> = new Set(['lifecycle', 'tool', 'assistant', 'usage']);
 
 function lifecycle(client: TestClient, runId: string): AgentEvent[] {
   return agentEvents(client, runId).filter((e) => e.payload.stream === 'lifecycle');
@@ -26,25 +32,33 @@ function describe(events: readonly AgentEvent[]): string {
 }
 
 /**
- * WS-20 for one run that started and ended: start first, exactly one end
- * phase (end, error or aborted) after it, seq from 1 increasing. Returns the
+ * WS-20 for one run that started and ended: start its first lifecycle
+ * event and before its tool / assistant / usage events, exactly one end
+ * phase (end, error or aborted) as its last, the gateway's own phases
+ * between, seq from 1 increasing. Returns the
  * end phase (null when there was not exactly one).
  */
 function checkRunLifecycle(client: TestClient, s: Sent): string | null {
   const all = agentEvents(client, s.runId);
   const life = lifecycle(client, s.runId);
   const starts = life.filter((e) => e.payload.data['phase'] === 'start');
-  const ends = life.filter((e) => e.payload.data['phase'] !== 'start');
+  const ends = life.filter((e) => END_PHASES.has(String(e.payload.data['phase'])));
   checkRule(starts.length === 1, 'WS-20', `${client.name}: exactly one lifecycle start for ${s.runId}`, () => describe(all));
   checkRule(ends.length === 1, 'WS-20', `${client.name}: exactly one lifecycle end (end, error or aborted) for ${s.runId}`, () => describe(all));
   if (starts.length === 1 && ends.length === 1) {
-    checkRule(starts[0]!.payload.seq <= ends[0]!.payload.seq && all.indexOf(starts[0]!) < all.indexOf(ends[0]!), 'WS-20', 'the start comes before the end', () => describe(all));
-    checkRule(all[0] === starts[0], 'WS-20', 'the start is the run\'s first agent event', () => describe(all));
+    const start = all.indexOf(starts[0]!);
+    const end = all.indexOf(ends[0]!);
+    checkRule(starts[0]!.payload.seq <= ends[0]!.payload.seq && start < end, 'WS-20', 'the start comes before the end', () => describe(all));
+    // The gateway's own phases (OpenClaw: model, finishing) come between them; start is the first lifecycle event, end the last.
+    checkRule(life[0] === starts[0] && life[life.length - 1] === ends[0], 'WS-20', 'start is the run\'s first lifecycle event and the end its last (other phases between them)', () => describe(all));
+    // Only a stream of the gateway's own (OpenClaw's run_status: preparing_workspace ...) may come before the start.
+    const early = all.slice(0, start).filter((e) => RUN_STREAMS.has(e.payload.stream));
+    checkRule(early.length === 0, 'WS-20', `the start comes before the run's ${[...RUN_STREAMS].join(', ')} events`, () => describe(all));
   }
-  return ends.length === 1 ? String(ends[0]!.payload.data['phase']) : null;
   const seqs = all.map((e) => e.payload.seq);
   checkRule(seqs.length === 0 || (seqs[0]! >= 1 && seqs.every((q, i) => i === 0 || q > seqs[i - 1]!)), 'WS-20', 'agent seq numbers the run\'s events from 1, increasing', `seq ${seqs.join(',')}`);
   checkRule(all.every((e) => e.payload.sessionKey === s.sessionKey), 'WS-20', `every agent event names the session ${s.sessionKey}`, () => describe(all.filter((e) => e.payload.sessionKey !== s.sessionKey)));
+  return ends.length === 1 ? String(ends[0]!.payload.data['phase']) : null;
 }
 
 export const AGENT_EVENT_CASES: readonly ConformanceCase[] = [
@@ -81,16 +95,16 @@ export const AGENT_EVENT_CASES: readonly ConformanceCase[] = [
       const waits = b.status === 'queued';
       if (waits) {
         const abortB = await alice.request('chat.abort', { sessionKey: key, runId: b.runId });
-        const answerB = expectPayload<{ aborted: string[] }>('chatAbort', abortB, `chat.abort {sessionKey, runId: ${b.runId}}`, 'WS-18');
-        checkRule(answerB.aborted.includes(b.runId), 'WS-18', `aborting the waiting message lists ${b.runId}`, JSON.stringify(answerB));
+        const answerB = abortedRunIds(expectPayload('chatAbort', abortB, `chat.abort {sessionKey, runId: ${b.runId}}`, 'WS-18'));
+        checkRule(answerB.includes(b.runId), 'WS-18', `aborting the waiting message lists ${b.runId}`, JSON.stringify(answerB));
       } else {
         ctx.note(`the message sent while ${a.runId} ran was answered ${b.status}, not queued: the aborted-while-waiting part is skipped`);
       }
       await session.sleep(500);
       precondition(chats(alice, a.runId).every((e) => !isTerminal(e.payload.state)), `run ${a.runId} had already ended before the case could abort it`);
       const abortA = await alice.request('chat.abort', { sessionKey: key, runId: a.runId });
-      const answerA = expectPayload<{ aborted: string[] }>('chatAbort', abortA, `chat.abort {sessionKey, runId: ${a.runId}}`, 'WS-18');
-      expectRule(answerA.aborted.includes(a.runId), 'WS-18', `aborting the running run lists ${a.runId}`, JSON.stringify(answerA));
+      const answerA = abortedRunIds(expectPayload('chatAbort', abortA, `chat.abort {sessionKey, runId: ${a.runId}}`, 'WS-18'));
+      expectRule(answerA.includes(a.runId), 'WS-18', `aborting the running run lists ${a.runId}`, JSON.stringify(answerA));
       const ends = await waitAllEnded(session, waits ? [a, b] : [a], 30_000, 'WS-15');
       await session.sleep(500);
       checkRule(ends.get(a)!.state === 'aborted', 'WS-15', `the aborted run ${a.runId} ends aborted`, ends.get(a)!.state);

@@ -264,6 +264,21 @@ export async function send(
   };
 }
 
+/**
+ * `send`, for a message a gateway may refuse as a request error instead of answering `rejected` (DEP-9: OpenClaw refuses a
+ * blank message with INVALID_REQUEST): null when it was refused so; any other error response fails WS-13 as `send` does.
+ */
+export async function sendOrRefusedAsRequest(session: GatewaySession, client: TestClient, sessionKey: string, text: string): Promise<Sent | null> {
+  const probe = await client.request('chat.send', { sessionKey, message: text, idempotencyKey: uniqueKey(`k-${client.name}`) });
+  if (!probe.ok && probe.error?.code === 'INVALID_REQUEST') return null;
+  const at = nowOf(session);
+  expectRule(probe.ok, 'WS-13', 'chat.send answers ok:true with {runId, status}, or refuses the message as INVALID_REQUEST (DEP-9)', () => `an error response ${JSON.stringify(probe.error)}`);
+  const problem = payloadProblem('chatSend', probe.payload);
+  expectRule(problem === null, 'WS-13', 'chat.send answers {runId: non-empty string, status: started|queued|steered|rejected|in_flight, code: string when rejected}', () => problem!);
+  const payload = probe.payload as { runId: string; status: string; code?: unknown };
+  return { client, sessionKey, text, runId: payload.runId, status: payload.status, code: typeof payload.code === 'string' ? payload.code : null, at, response: probe, retries: 0 };
+}
+
 // ------------------------------------------------------------------ what clients heard
 
 export type ChatEvent = ReceivedEvent & { payload: ChatEventPayload };

@@ -11,13 +11,13 @@
  * reason. Durations are gateway ms (see gateway-support.ts).
  */
 import { Prng } from '../../model/prng.ts';
-import { payloadProblem } from '../schemas.ts';
+import { abortedRunIds, payloadProblem } from '../schemas.ts';
 import { noise, pacingViolation } from '../tolerances.ts';
 import { NotApplicable, checkRule, expectRule, precondition, type ConformanceCase } from '../types.ts';
 import {
   ABORT_GRACE_MS, DELTA_PACING_FLOOR_MS, DELTA_THROTTLE_MS, GATEWAY, abortBound, gatewayMs, judgesAbortTiming,
   asks, asksExactly, bystander, chats, describeBystander, describeRequests, expectBufferedWhileBusy, fail, heard, isTerminal, marker, modelLog, needQueue, observes, on, openGateway,
-  declaredQueue, operatorClearQueue, requestsWith, requireConfig, script, send, slack, terminals, turn, uniqueKey, userTexts, waitAllEnded, waitChat, waitEnd, waitRequests, waitUntil, waitedBehind, isVirtual, nowOf,
+  declaredQueue, operatorClearQueue, requestsWith, requireConfig, script, send, sendOrRefusedAsRequest, slack, terminals, turn, uniqueKey, userTexts, waitAllEnded, waitChat, waitEnd, waitRequests, waitUntil, waitedBehind, isVirtual, nowOf,
   type Sent, type WaitEnd,
 } from './gateway-support.ts';
 
@@ -77,7 +77,9 @@ function precondBusy(first: Sent, later: readonly Sent[]): void {
 function expectRefused(s: Sent, rule: string, state: 'error' | 'aborted', code: string, message: string | null): boolean {
   const frame = refusalOf(s);
   if (frame === null) {
-    checkRule(false, 'QUEUE-21', `the sender of ${s.runId} gets a chat ${state} frame with errorCode ${code}`, () => `it heard ${heard(s.client)}`);
+    // What it heard for its own runId first (a refusal without errorCode is named as such), then everything.
+    const own = () => chats(s.client, s.runId).map((e) => `${e.at}:chat ${s.runId} ${e.payload.state}${isTerminal(e.payload.state) ? ' (no errorCode)' : ''}`);
+    checkRule(false, 'QUEUE-21', `the sender of ${s.runId} gets a chat ${state} frame with errorCode ${code}`, () => `for ${s.runId} it heard [${own().join(', ')}]; in all ${heard(s.client)}`);
     return false;
   }
   let held = checkRule(frame.payload.state === state && frame.payload.errorCode === code, rule,
@@ -98,8 +100,8 @@ async function chatAbort(client: Sent['client'], params: Record<string, unknown>
   if (!checkRule(res.ok, 'WS-18', `chat.abort ${JSON.stringify(params)} answers ok`, JSON.stringify(res.error))) return null;
   // The answer's shape (schemas.ts, WS-18): a malformed one fails WS-18 naming the field.
   const problem = payloadProblem('chatAbort', res.payload);
-  if (!checkRule(problem === null, 'WS-18', `chat.abort ${JSON.stringify(params)} answers {aborted: [<runId>...]}`, problem ?? '')) return null;
-  return (res.payload as { aborted: string[] }).aborted;
+  if (!checkRule(problem === null, 'WS-18', `chat.abort ${JSON.stringify(params)} answers {aborted: [<runId>...]} (or {aborted: true|false, runIds: [...]}, DEP-9)`, problem ?? '')) return null;
+  return abortedRunIds(res.payload);
 }
 
 export const QUEUE_CASES: readonly ConformanceCase[] = [
@@ -185,8 +187,14 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
         const end = endOf(ends, s);
         checkRule(end.kind === 'ran' && end.runId === s.runId, 'QUEUE-1', `${s.runId} (no channel -> followup) runs as its own run`, describeEnd(end));
       }
-      const log = await modelLog(session);
       const merged = collectPrompt(['burst one', 'burst two']);
+      // A sender's wait may end before its message reaches the model (OpenClaw's empty final, DEP-3): wait on the model's side
+      // until the merged prompt came, or every text did (then nothing was merged).
+      const texts = [b, c, d, e].map((s) => s.text);
+      const log = (await waitUntil(session, async () => {
+        const l = await modelLog(session);
+        return l.some((r) => asks(r, merged)) || texts.every((t) => l.some((r) => asks(r, t))) ? l : null;
+      }, 60_000)) ?? (await modelLog(session));
       checkRule(log.some((r) => asks(r, merged)), 'QUEUE-1', `one model request with the collect prompt ${JSON.stringify(merged)}`,
         () => describeRequests(log, 8, 80));
     },
@@ -320,6 +328,8 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
       const carol = await session.connect('carol');
       const key = session.sessionKey('interrupt');
       const a = await send(session, alice, key, `long job ${marker('hold')}`);
+      // "A run thinks": its request reached the model (a gateway may take seconds to prepare a run; interrupting it then is another case).
+      precondition((await waitRequests(session, ['hold'], 10_000)) !== null, () => `the first run ${a.runId} reaches the model (it thinks) within 10000 ms: alice heard ${heard(alice)}`);
       await session.sleep(300);
       const b = await send(session, bob, key, 'waiting behind');
       await session.sleep(300);
@@ -595,7 +605,8 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
     requires: GATEWAY,
     needs: [{ queueMode: 'followup' }, { dropPolicy: 'summarize' }],
     procedure:
-      'Config followup, cap 1, drop summarize. While a run thinks, four messages arrive; each drops the one before (whitespace, blank, 170 characters). ' +
+      'Config followup, cap 1, drop summarize. While a run thinks, four messages arrive; each drops the one before (whitespace, blank, 170 characters; ' +
+      'a blank message refused as a request error, DEP-9, is left out of the summary). ' +
       'The last one\'s run gets exactly "[Queue overflow] Dropped 3 message(s) due to cap.\\nSummary:\\n- ...\\n\\n<its text>" and the dropped senders hear status summarized, carriedBy it. ' +
       'Then a gist whose carrier is aborted becomes a summary run of its own (prompt: the summary alone).',
     async run(ctx) {
@@ -603,11 +614,13 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
         needQueue({ mode: 'followup', cap: 1, drop: 'summarize' }));
       const long = 'd'.repeat(170);
       const lastText = 'the one that stays [carry]';
-      const expected = `[Queue overflow] Dropped 3 message(s) due to cap.\nSummary:\n- hello world\n- (empty message)\n- ${'d'.repeat(159)}…\n\n${lastText}`;
+      const expectedOf = (withBlank: boolean): string =>
+        `[Queue overflow] Dropped ${withBlank ? 3 : 2} message(s) due to cap.\nSummary:\n- hello world\n${withBlank ? '- (empty message)\n' : ''}- ${'d'.repeat(159)}…\n\n${lastText}`;
       const standalone = '[Queue overflow] Dropped 1 message(s) due to cap.\nSummary:\n- lonely gist';
       await script(session, [
         on('hold', hold(6_000)),
-        { name: 'summary-exact', match: { marker: expected }, respond: turn({ ttftMs: 100, streamMs: 100, tokens: 3 }) },
+        { name: 'summary-exact-3', match: { marker: expectedOf(true) }, respond: turn({ ttftMs: 100, streamMs: 100, tokens: 3 }) },
+        { name: 'summary-exact-2', match: { marker: expectedOf(false) }, respond: turn({ ttftMs: 100, streamMs: 100, tokens: 3 }) },
       ]);
       const alice = await session.connect('alice');
       const bob = await session.connect('bob');
@@ -615,22 +628,28 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
       const a = await send(session, alice, key, `first ${marker('hold')}`);
       await session.sleep(200);
       const b = await send(session, bob, key, '  hello \n\t world  ');
-      const c = await send(session, bob, key, '   ');
+      // A blank message: the reference takes it (its gist is "(empty message)"); a gateway may refuse it as a request error
+      // (DEP-9: OpenClaw's INVALID_REQUEST "message or attachment required"), and then the summary is judged without it.
+      const c = await sendOrRefusedAsRequest(session, bob, key, '   ');
+      if (c === null) ctx.note('the blank message was refused as a request error (DEP-9): the summary is judged without it (2 dropped)');
       const d = await send(session, bob, key, long);
       const e = await send(session, alice, key, lastText);
-      precondBusy(a, [b, c, d, e]);
-      const ends = await waitAllEnded(session, [a, b, c, d, e], 60_000, 'QUEUE-16');
+      const dropped = c === null ? [b, d] : [b, c, d];
+      const expected = expectedOf(c !== null);
+      precondBusy(a, [...dropped, e]);
+      const ends = await waitAllEnded(session, [a, ...dropped, e], 60_000, 'QUEUE-16');
       const endE = endOf(ends, e);
       checkRule(endE.kind === 'ran' && endE.runId === e.runId, 'QUEUE-16', `the last message runs as ${e.runId}`, describeEnd(endE));
-      for (const s of [b, c, d]) {
+      for (const s of dropped) {
         const end = endOf(ends, s);
         checkRule(end.kind === 'carried' && end.status === 'summarized' && end.runId === e.runId, 'QUEUE-16',
           `${s.runId} hears status summarized (carriedBy ${e.runId}), then that run's terminal frame`, describeEnd(end));
       }
       const log = await modelLog(session);
-      const carrier = log.find((r) => r.rule === 'summary-exact') ?? log.find((r) => asks(r, '[Queue overflow]')) ?? log.find((r) => asks(r, lastText));
+      const exactRule = c === null ? 'summary-exact-2' : 'summary-exact-3';
+      const carrier = log.find((r) => r.rule === exactRule) ?? log.find((r) => asks(r, '[Queue overflow]')) ?? log.find((r) => asks(r, lastText));
       expectRule(carrier !== undefined, 'QUEUE-16', 'the carrying run reaches the model', 'no request with its text');
-      checkRule(carrier.rule === 'summary-exact', 'QUEUE-15', `its prompt is exactly ${JSON.stringify(expected)}`,
+      checkRule(carrier.rule === exactRule, 'QUEUE-15', `its prompt is exactly ${JSON.stringify(expected)}`,
         () => `its user turn is ${JSON.stringify(userTexts(carrier))}`);
       // A summary whose carrier goes away runs on its own.
       const key2 = session.sessionKey('summarize-alone');
@@ -686,8 +705,10 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
       const log = await modelLog(session);
       checkRule(!log.some((r) => asks(r, b.text) && r.t >= abortedAt - session.timeScale), 'QUEUE-18', `the aborted ${b.runId} never reaches the model`,
         () => `a request carries it: ${describeRequests(log.filter((r) => asks(r, b.text)))}`);
-      const own = terminals(bob, b.runId);
-      checkRule(own.length === 0, 'QUEUE-18', `no run of ${b.runId} streams (its only frame is the aborted refusal)`, heard(bob));
+      // Its only frame is the aborted refusal (whatever its seq and errorCode, judged above): nothing else of b's runId.
+      const own = chats(bob, b.runId).filter((e) => e.payload.state !== 'status');
+      checkRule(own.length <= 1 && own.every((e) => e.payload.state === 'aborted'), 'QUEUE-18', `no run of ${b.runId} streams (its only frame is the aborted refusal)`,
+        () => `${own.map((e) => `${e.at}:${e.payload.state}#${e.payload.seq}`).join(', ')}; bob heard ${heard(bob)}`);
     },
   },
   {
@@ -802,14 +823,19 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
       const ab = await chatAbort(bob, { sessionKey: key, runId: b.runId });
       if (ab !== null) checkRule(ab.length === 1 && ab[0] === b.runId, 'QUEUE-18', `aborting the waiting ${b.runId} answers {aborted: [${b.runId}]}`, JSON.stringify(ab));
       const grace = abortBound(ctx, session);
-      const refusal = await waitUntil(session, () => refusalOf(b), grace);
+      // Settled: a terminal frame for b (its errorCode is QUEUE-21's, judged by expectRefused below).
+      const refusal = await waitUntil(session, () => chats(bob, b.runId).find((e) => isTerminal(e.payload.state) && e.at >= abortAt) ?? null, grace);
       checkRule(refusal !== null && (!judgesAbortTiming(ctx, session) || refusal.at - abortAt <= grace), 'LANE-12', `the aborted waiting run settles at once (within ${ABORT_GRACE_MS} ms)`,
         () => (refusal === null ? `nothing within ${grace} ms: bob heard ${heard(bob, abortAt)}` : `at +${refusal.at - abortAt} ms`));
       expectRefused(b, 'QUEUE-18', 'aborted', 'LANE_ABORTED', null);
       const ends = await waitAllEnded(session, [...holders, c], 60_000, 'LANE-12');
       const endC = ends.get(c);
       if (endC !== undefined) checkRule(endC.kind === 'ran' && endC.state === 'final', 'LANE-12', `${c.runId}, waiting behind the aborted run for session:s, runs to a final (the slot b held was released)`, describeEnd(endC));
-      const log = await modelLog(session);
+      // c's wait may end before it reaches the model (OpenClaw's empty final, DEP-3): wait on the model's side (main frees when a holder ends).
+      const log = (await waitUntil(session, async () => {
+        const l = await modelLog(session);
+        return l.some((r) => asks(r, c.text)) ? l : null;
+      }, 30_000)) ?? (await modelLog(session));
       checkRule(log.some((r) => asks(r, c.text)), 'LANE-12', `${c.runId} reaches the model (the slot b held was released)`, () => describeRequests(log));
       checkRule(!log.some((r) => asks(r, b.text)), 'QUEUE-18', `the aborted ${b.runId} never reaches the model`, () => describeRequests(log));
     },

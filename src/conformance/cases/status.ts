@@ -7,6 +7,7 @@
  */
 import type { LaneStatusPayload } from '../../model/events.ts';
 import { checkRule, expectRule, NotApplicable, precondition, type ConformanceCase, type GatewaySession, type TestClient } from '../types.ts';
+import { abortedRunIds } from '../schemas.ts';
 import {
   GATEWAY,
   checkPayload, expectBufferedWhileBusy, expectPayload, fail, gatewayMs, heard, isStatus, isTerminal, marker, needQueue, on, openGateway, requestsWith, script, send, slack, statuses, turn, waitAllEnded,
@@ -360,8 +361,8 @@ export const STATUS_CASES: readonly ConformanceCase[] = [
           `viewPartial shows the active run's output so far (${a.runId})`, JSON.stringify(partial));
       }
       const res = await bob.request(cancel.method, cancel.params);
-      const abortAnswer = expectPayload<{ aborted: string[] }>('chatAbort', res, `${cancel.method} ${JSON.stringify(cancel.params)}`, 'STATUS-7');
-      checkRule(abortAnswer.aborted.includes(a.runId), 'WS-18', `cancel aborts the active run ${a.runId}`, JSON.stringify(res.payload));
+      const abortAnswer = abortedRunIds(expectPayload('chatAbort', res, `${cancel.method} ${JSON.stringify(cancel.params)}`, 'STATUS-7'));
+      checkRule(abortAnswer.includes(a.runId), 'WS-18', `cancel aborts the active run ${a.runId}`, JSON.stringify(res.payload));
       const ends = await waitAllEnded(session, [a, b], 30_000, 'QUEUE-20');
       checkRule(ends.get(a)!.state === 'aborted', 'STATUS-7', 'the cancelled run ends aborted', ends.get(a)!.state);
       checkRule(ends.get(b)!.state === 'final', 'STATUS-7', 'the waiting message then runs', ends.get(b)!.state);
