@@ -5,7 +5,7 @@
  *   npx tsx scripts/openclaw-peer.ts path      # prints {node, openclawDir, commandQueueModule} as JSON
  *   npx tsx scripts/openclaw-peer.ts clean     # removes the cached peer folders
  *   npm run peer:openclaw -- run [--only X] [--skip Y] [--json out] [--junit out] [--markdown out]
- *        [--model-log out] [--keep-logs DIR] [--seed N] [--gateway openclaw|lanesim]
+ *        [--model-log out] [--keep-logs DIR] [--transcript DIR] [--seed N] [--gateway openclaw|lanesim]
  *        [--queue-mode M] [--cap N] [--drop old|new|summarize] [--debounce MS|none]
  *        [--channel-mode CHANNEL=MODE]... [--peer-config FILE.json5]
  *                                              # the black-box suite against the real gateway
@@ -91,6 +91,7 @@ import { QUICK } from '../src/conformance/cases/gateway-support.ts';
 import { PROTOCOL_CASES } from '../src/conformance/cases/protocol.ts';
 import { junitReport, terminalReport } from '../src/conformance/report.ts';
 import { runSuite, type SuiteReport } from '../src/conformance/runner.ts';
+import { transcriptFileName } from '../src/conformance/transcript.ts';
 import { blackBoxConfig, connectParams, openConnected, websocketTarget } from '../src/conformance/targets/websocket.ts';
 import { NotApplicable, type ConformanceCase } from '../src/conformance/types.ts';
 import { CASCADE_READ_PATH } from '../src/fake-model/script.ts';
@@ -324,9 +325,12 @@ function install(paths: OpenClawPeerPaths): void {
 // ------------------------------------------------------------------ run
 
 const RUN_USAGE = `usage: npm run peer:openclaw -- run [--only ID]... [--skip ID]... [--json FILE] [--junit FILE] [--markdown FILE]
-            [--model-log FILE] [--keep-logs DIR] [--seed N] [--gateway openclaw|lanesim]
+            [--model-log FILE] [--keep-logs DIR] [--transcript DIR] [--seed N] [--gateway openclaw|lanesim]
             [--queue-mode ${QUEUE_MODES.join('|')}] [--cap N] [--drop ${DROP_POLICIES.join('|')}] [--debounce MS|none]
             [--channel-mode CHANNEL=MODE]... [--peer-config FILE.json5]`;
+
+/** Flags that name where output goes: left out of a case's replay command. */
+const OUTPUT_FLAGS = ['--only', '--skip', '--json', '--junit', '--markdown', '--model-log', '--keep-logs', '--transcript'];
 
 /** Folders OpenClaw 2026.9.6 creates in /tmp whatever TMPDIR says (BRIEF §6). */
 const OPENCLAW_TMP_LEFTOVERS = ['/tmp/openclaw', '/tmp/openclaw-state-locks-0'];
@@ -344,6 +348,8 @@ interface RunOptions {
   markdown: string | null;
   modelLog: string | null;
   keepLogs: string | null;
+  /** Every case's wire transcript, one JSON file per case (as `lanesim conform --transcript`): the committed report keeps none. */
+  transcript: string | null;
   /** The gateway under test: the real OpenClaw, or lanesim's reference (`lanesim serve --model-url`) on the same harness and model. */
   gateway: 'openclaw' | 'lanesim';
   queue: PeerQueueSettings;
@@ -370,6 +376,7 @@ function parseRunArgs(argv: string[], serve = false, captureOnly = false): RunOp
         markdown: { type: 'string' },
         'model-log': { type: 'string' },
         'keep-logs': { type: 'string' },
+        transcript: { type: 'string' },
         gateway: { type: 'string' },
         'queue-mode': { type: 'string' },
         cap: { type: 'string' },
@@ -442,6 +449,7 @@ function parseRunArgs(argv: string[], serve = false, captureOnly = false): RunOp
     markdown: values.markdown ?? null,
     modelLog: values['model-log'] ?? null,
     keepLogs: values['keep-logs'] ?? null,
+    transcript: values.transcript ?? null,
     gateway: gateway as 'openclaw' | 'lanesim',
     queue,
     peerConfig: values['peer-config'] ?? null,
@@ -976,10 +984,18 @@ async function runPeer(paths: OpenClawPeerPaths, options: RunOptions): Promise<n
       skip: options.skip,
       seed: options.seed,
       caseTimeoutMs: CASE_TIMEOUT_MS,
-      replayPrefix: `npm run peer:openclaw -- run${options.argv.filter((a, i, all) => !['--only', '--skip', '--json', '--junit', '--markdown', '--model-log', '--keep-logs'].includes(a) && !['--only', '--skip', '--json', '--junit', '--markdown', '--model-log', '--keep-logs'].includes(all[i - 1] ?? '')).map((a) => ` ${a}`).join('')}`,
+      transcripts: options.transcript !== null ? 'all' : 'failed',
+      replayPrefix: `npm run peer:openclaw -- run${options.argv.filter((a, i, all) => !OUTPUT_FLAGS.includes(a) && !OUTPUT_FLAGS.includes(all[i - 1] ?? '')).map((a) => ` ${a}`).join('')}`,
       onProgress: (done, total, r) => progress(`${done}/${total} ${r.id}: ${r.status}${r.status === 'pass' ? '' : ` (${r.reason.slice(0, 140)})`} [${(r.durationMs / 1000).toFixed(1)} s]`),
     });
     const report = applyRefusals(raw, refusals);
+    if (options.transcript !== null) {
+      mkdirSync(options.transcript, { recursive: true });
+      for (const r of report.results) {
+        writeFileSync(join(options.transcript, transcriptFileName(r.id)), `${JSON.stringify({ id: r.id, title: r.title, level: r.level, rules: r.rules, status: r.status, reason: r.reason, checks: r.checks, notes: r.notes, transcript: r.transcript ?? null }, null, 2)}\n`);
+      }
+      progress(`transcripts: ${options.transcript} (one JSON file per case)`);
+    }
     process.stdout.write(`${terminalReport(report, { verbose: true })}\n`);
     process.stdout.write(`\nnotes:\n${report.results.filter((r) => r.notes.length > 0).map((r) => `  ${r.id}: ${r.notes.join(' | ')}`).join('\n')}\n`);
     const info: PeerRunInfo = {

@@ -67,7 +67,8 @@ export const MODEL_FAULT_CASES: readonly ConformanceCase[] = [
         precondition(log.length > 0 && log.some((e) => e.outcome === 'cut'), () => `the model's stream was cut (${mode}): requests ${log.map((e) => e.outcome).join(', ') || 'none'}`);
         const end = ends.get(a);
         const frames = chats(alice, a.runId).filter((e) => isTerminal(e.payload.state) && e.payload.seq !== 0);
-        checkRule(frames.length === 1, 'WS-15', `the run cut mid-stream (${mode}) ends with exactly one terminal frame for ${a.runId}`, () => `${frames.length}: ${heard(alice)}`);
+        checkRule(frames.length === 1, 'WS-15', `the run cut mid-stream (${mode}) ends with exactly one terminal frame for ${a.runId}`,
+          () => `${frames.length}: [${frames.map((e) => `${e.at}:${e.payload.state}#${e.payload.seq}${typeof e.payload.errorMessage === 'string' ? ` ${JSON.stringify(e.payload.errorMessage.slice(0, 80))}` : ''}`).join(', ')}]`);
         checkRule(end !== undefined && end.kind === 'ran' && end.state === 'error', 'WS-15',
           `a run whose model stream was cut (${mode}) failed: it ends with chat state error (errorMessage), not a final with the partial answer`, describeEnd(end));
         const message = errorMessageOf(a);

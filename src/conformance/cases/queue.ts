@@ -645,8 +645,14 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
         checkRule(end.kind === 'carried' && end.status === 'summarized' && end.runId === e.runId, 'QUEUE-16',
           `${s.runId} hears status summarized (carriedBy ${e.runId}), then that run's terminal frame`, describeEnd(end));
       }
-      const log = await modelLog(session);
       const exactRule = c === null ? 'summary-exact-2' : 'summary-exact-3';
+      // A dropped sender's wait may end before the carrier reaches the model (OpenClaw closes a followup with an empty final,
+      // DEP-3): wait on the model's side for the carrying run.
+      const carries = (r: Awaited<ReturnType<typeof modelLog>>[number]): boolean => r.rule === exactRule || asks(r, '[Queue overflow]') || asks(r, lastText);
+      const log = (await waitUntil(session, async () => {
+        const l = await modelLog(session);
+        return l.some(carries) ? l : null;
+      }, 30_000)) ?? (await modelLog(session));
       const carrier = log.find((r) => r.rule === exactRule) ?? log.find((r) => asks(r, '[Queue overflow]')) ?? log.find((r) => asks(r, lastText));
       expectRule(carrier !== undefined, 'QUEUE-16', 'the carrying run reaches the model', 'no request with its text');
       checkRule(carrier.rule === exactRule, 'QUEUE-15', `its prompt is exactly ${JSON.stringify(expected)}`,
@@ -662,7 +668,10 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
       const endB2 = endOf(ends2, b2);
       checkRule(endB2.kind === 'carried' && endB2.status === 'summarized' && endB2.state === 'final', 'QUEUE-16',
         'with no run left to carry it, the gist rides on a summary run of its own (status summarized, then its final)', describeEnd(endB2));
-      const log2 = await modelLog(session);
+      const log2 = (await waitUntil(session, async () => {
+        const l = await modelLog(session);
+        return l.some((r) => asks(r, 'lonely gist')) ? l : null;
+      }, 30_000)) ?? (await modelLog(session));
       checkRule(log2.some((r) => asks(r, standalone) && !asks(r, 'dropper')), 'QUEUE-16', `the summary run's prompt is exactly ${JSON.stringify(standalone)}`,
         () => describeRequests(log2, 3, 200));
     },
