@@ -17,6 +17,18 @@ describe('failure classes (reviewed table)', () => {
     expect(classify('queue.idle.starts', 'QUEUE-2', 'answered started, yet it waited')).toMatchObject({ kind: 'departure', dep: 'DEP-8' });
     expect(classify('ws.chat.followup-own-runid', 'DEP-3', 'an empty final for B')).toMatchObject({ kind: 'departure', dep: 'DEP-3' });
     expect(classify('tool.gateway.error-returned', 'TOOL-2', '"Validation failed for tool \\"read\\""')).toMatchObject({ kind: 'wording', dep: 'DEP-6' });
+    // Reviewed against the 2026-12-05 runs: OpenClaw's own behaviour, each with its source.
+    expect(classify('queue.abort.running', 'QUEUE-18', '["k-bob-2","k-bob-3"]')).toMatchObject({ kind: 'departure', dep: 'DEP-11' });
+    expect(classify('queue.abort.holding-session', 'QUEUE-18', '#0 hold: "[Sat] hold 0 [hold]"; #4 default: "[Queued user message from a previous"')).toMatchObject({ kind: 'departure', dep: 'DEP-11' });
+    expect(classify('queue.abort.queued', 'QUEUE-18', '467.876:final#1; bob heard [...]')).toMatchObject({ kind: 'departure', dep: 'DEP-3' });
+    expect(classify('model.stream.cut', 'WS-15', 'still waiting: k-alice-2 ("write it [cut-close]", answered started)')).toMatchObject({ kind: 'defect' });
+    expect(classify('model.stream.cut', 'WS-15', '2: [87292.245:error#90 "x", 87318.169:error#1 "y"]')).toMatchObject({ kind: 'defect' });
+    expect(classify('agent.lifecycle.end-and-abort', 'WS-20', '[1:lifecycle/start#3, 2:lifecycle/model#5, 3:lifecycle/end#7, 4:lifecycle/model#8, 5:lifecycle/error#10]')).toMatchObject({ kind: 'defect' });
+    expect(classify('agent.lifecycle.end-and-abort', 'WS-20', '[1:run_status/preparing_workspace#1, 2:lifecycle/start#3]')).toBeNull();
+    expect(classify('queue.cap.summarize', 'QUEUE-15', 'its user turn is ["[Queue overflow] Dropped 2 messages due to cap.\\nSummary:\\n- ddd…"]')).toMatchObject({ kind: 'departure', dep: 'DEP-12' });
+    expect(classify('queue.cap.summarize', 'QUEUE-16', 'ran (final) via k-bob-2 at 799.095')).toMatchObject({ kind: 'departure', dep: 'DEP-3' });
+    // A cut-chunk run still waiting is not the cut-close defect: it stays for review.
+    expect(classify('model.stream.cut', 'WS-15', 'still waiting: k-alice-1 ("write it [cut-chunk]", answered started)')).toBeNull();
   });
 
   it('leaves a failure no class covers unclassified', () => {
