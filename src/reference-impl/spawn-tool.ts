@@ -8,6 +8,7 @@
  */
 import type { AgentRuntime, RunIO, ToolCallOutcome } from './gateway.ts';
 import { agentIdFromSessionKey } from './http-model-runtime.ts';
+import { forwardIO } from './run-io.ts';
 import type { ToolCallInput } from './tool-validator.ts';
 
 export const SPAWN_TOOL = 'sessions_spawn';
@@ -42,26 +43,5 @@ function spawnAware(io: RunIO): RunIO {
     io.spawn({ targetSessionKey: target, agentId: agentIdFromSessionKey(target), prompt: message }, () => {});
     return { delivered: true, ok: true, args: a };
   };
-  return {
-    get run() {
-      return io.run;
-    },
-    get signal() {
-      return io.signal;
-    },
-    get aborted() {
-      return io.aborted;
-    },
-    onAbort: (callback) => io.onAbort(callback),
-    now: () => io.now(),
-    delta: (text) => io.delta(text),
-    setStreaming: (on) => io.setStreaming(on),
-    takeSteers: () => io.takeSteers(),
-    toolCall,
-    toolResult: (callId, name, ok) => io.toolResult(callId, name, ok),
-    callNested: (request, done) => io.callNested(request, done),
-    spawn: (request, done) => io.spawn(request, done),
-    finish: (text) => io.finish(text),
-    fail: (message) => io.fail(message),
-  };
+  return forwardIO(io, { toolCall });
 }

@@ -15,8 +15,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
-import { findChromium } from '../support/chromium.ts';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../support/chromium.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_CASES } from '../../src/conformance/cases/index.ts';
 import { runSuite, type SuiteReport } from '../../src/conformance/runner.ts';
@@ -46,17 +46,7 @@ beforeAll(async () => {
   report = await runSuite({ target: referenceTarget(), cases, transcripts: 'all' });
   file = join(home, 'report.html');
   writeFileSync(file, conformanceHtml(report));
-  const found = await findChromium();
-  try {
-    browser = await chromium.launch({
-      executablePath: found.executablePath,
-      args: found.args,
-      headless: true,
-      env: { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, 'config'), XDG_CACHE_HOME: join(home, 'cache') },
-    });
-  } catch (error) {
-    throw new Error(`${found.source} (${found.executablePath}) did not launch: ${(error as Error).message.split('\n')[0]}`);
-  }
+  browser = await launchChromium(home);
 }, 120_000);
 
 afterAll(async () => {

@@ -5,7 +5,9 @@
  * `npm test` needs only Node and npm. Never skips: no browser is an error.
  */
 import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import sparticuzChromium from '@sparticuz/chromium';
+import { chromium, type Browser } from 'playwright-core';
 
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
@@ -38,4 +40,22 @@ export async function findChromium(): Promise<FoundChromium> {
   // when the first context closes, and the suites open one context per test.
   const args = sparticuzChromium.args.filter((a) => a !== '--single-process');
   return { source: '@sparticuz/chromium', executablePath, args: [...args, ...CHROMIUM_ARGS.filter((a) => !args.includes(a))] };
+}
+
+/**
+ * Chromium launched headless with its HOME and XDG folders under `home` (it writes crash reports and caches there), or an
+ * error naming which browser did not launch and why.
+ */
+export async function launchChromium(home: string): Promise<Browser> {
+  const found = await findChromium();
+  try {
+    return await chromium.launch({
+      executablePath: found.executablePath,
+      args: found.args,
+      headless: true,
+      env: { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, 'config'), XDG_CACHE_HOME: join(home, 'cache') },
+    });
+  } catch (error) {
+    throw new Error(`${found.source} (${found.executablePath}) did not launch: ${(error as Error).message.split('\n')[0]}`);
+  }
 }

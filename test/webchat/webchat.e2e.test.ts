@@ -29,8 +29,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { findChromium } from '../support/chromium.ts';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../support/chromium.ts';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { WebSocket } from 'ws';
 import { globalClock } from '../../src/model/clock.ts';
@@ -260,19 +260,8 @@ const sockets: WebSocket[] = [];
 const MESSAGES = cascadeMessages();
 
 beforeAll(async () => {
-  const found = await findChromium();
   home = mkdtempSync(join(tmpdir(), 'lanesim-webchat-'));
-  try {
-    browser = await chromium.launch({
-      executablePath: found.executablePath,
-      args: found.args,
-      headless: true,
-      // Chromium writes crash reports and caches under HOME/XDG dirs: keep them in the temp dir.
-      env: { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, 'config'), XDG_CACHE_HOME: join(home, 'cache') },
-    });
-  } catch (error) {
-    throw new Error(`${found.source} (${found.executablePath}) did not launch: ${(error as Error).message.split('\n')[0]}`);
-  }
+  browser = await launchChromium(home);
   const variant = cascadeVariant();
   const agentPrng = new Prng(nestedAgentCascade.defaultSeed);
   const agents = new SimulatedAgents(scaledClock(globalClock, SCALE), agentPrng, (run: Run): AgentScript => nestedAgentCascade.script(run, agentPrng, variant));

@@ -12,7 +12,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { WebSocket } from 'ws';
-import { globalClock, type Clock } from '../../src/model/clock.ts';
+import { skewedClock } from '../support/skewed-clock.ts';
 import { gatewayPerTest, type FixtureOptions, type GatewayFixture } from '../support/gateway-fixture.ts';
 import { connectParams, isChat, sleep, waitUntil, type TestClient } from '../support/ws-test-client.ts';
 
@@ -261,18 +261,6 @@ describe('2. authorization between sessions (AUTH-3, AUTH-5, AUTH-6)', () => {
 
 // ------------------------------------------------------------------ 3. memory released
 
-/** The gateway's clock, pushed forward at will (timers stay real): BOUND-1/3 windows pass without waiting. */
-function skewedClock(): Clock & { skip(ms: number): void } {
-  let skew = 0;
-  return {
-    now: () => Date.now() + skew,
-    setTimeout: globalClock.setTimeout,
-    clearTimeout: globalClock.clearTimeout,
-    skip: (ms) => {
-      skew += ms;
-    },
-  };
-}
 
 describe('3. memory is released (BOUND-1, BOUND-2, BOUND-3)', () => {
   // Pings and dead-peer detection on the gateway's clock must not take the skip for silence.

@@ -7,7 +7,7 @@
  * key and session are left, so nothing grows with the number of rounds.
  */
 import { afterEach, describe, expect, test } from 'vitest';
-import { globalClock, type Clock } from '../../src/model/clock.ts';
+import { skewedClock } from '../support/skewed-clock.ts';
 import { gatewayPerTest } from '../support/gateway-fixture.ts';
 import { isChat, waitUntil, type TestClient } from '../support/ws-test-client.ts';
 
@@ -25,17 +25,6 @@ const HORIZON_MS = 600_000;
 const EVICTED_REMEMBERED = 25;
 const HISTORY_MAX_BYTES = 2_048;
 
-function skewedClock(): Clock & { skip(ms: number): void } {
-  let skew = 0;
-  return {
-    now: () => Date.now() + skew,
-    setTimeout: globalClock.setTimeout,
-    clearTimeout: globalClock.clearTimeout,
-    skip: (ms) => {
-      skew += ms;
-    },
-  };
-}
 
 async function sendAndWait(c: TestClient, sessionKey: string, message: string, idempotencyKey: string): Promise<void> {
   const res = await c.request('chat.send', { sessionKey, message, idempotencyKey });

@@ -18,7 +18,7 @@ import {
   NotApplicable, checkRule, precondition,
   type Capability, type CaseContext, type ConformanceCase, type GatewaySession, type RawSocket,
 } from '../types.ts';
-import { GATEWAY, chats, isTerminal, on, script, send, turn, waitChat, waitUntil } from './gateway-support.ts';
+import { GATEWAY, chats, isObject, isTerminal, on, real, script, send, show, turn, waitChat, waitUntil } from './gateway-support.ts';
 
 const RAW: readonly Capability[] = ['raw-socket'];
 
@@ -32,24 +32,6 @@ export const PRE_HANDSHAKE_MAX_BYTES = 65_536;
 export const RAW_IDLE_OBSERVE_REAL_MS = 25_000;
 
 // ------------------------------------------------------------------ helpers
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function show(value: unknown, max = 300): string {
-  let text: string;
-  try {
-    text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
-  } catch {
-    text = String(value);
-  }
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
-
-function real(session: GatewaySession, ms: number): number {
-  return ms * session.timeScale;
-}
 
 /** The WebSocket URL of a target that has one (websocket targets do), else n/a. */
 function urlOf(session: GatewaySession): URL {

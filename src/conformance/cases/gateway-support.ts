@@ -186,6 +186,19 @@ export async function modelLog(session: GatewaySession): Promise<RequestLogEntry
   return session.modelRequests();
 }
 
+/**
+ * The model's request log once `ready` holds for it, or as it is after `withinMs`: a sender's wait may end before its
+ * message reaches the model (OpenClaw closes a followup with an empty final, DEP-3), so a case that judges what reached the
+ * model waits on the model's side.
+ */
+export async function modelLogWhen(session: GatewaySession, ready: (log: RequestLogEntry[]) => boolean, withinMs: number, pollMs?: number): Promise<RequestLogEntry[]> {
+  const log = await waitUntil(session, async () => {
+    const l = await modelLog(session);
+    return ready(l) ? l : null;
+  }, withinMs, pollMs);
+  return log ?? modelLog(session);
+}
+
 // ------------------------------------------------------------------ messages
 
 export interface Sent {
@@ -255,11 +268,16 @@ export async function send(
   const at = nowOf(session);
   expectRule(response.ok, 'WS-13', 'chat.send answers ok:true with {runId, status} (a refused message is a response with status rejected)',
     () => `an error response ${JSON.stringify(response.error)}${retries > 0 ? ` (after ${retries} retr${retries === 1 ? 'y' : 'ies'} of a retryable error)` : ''}`);
+  return sentOf(client, sessionKey, text, response, at, retries);
+}
+
+/** An ok chat.send answer as a Sent, its payload held to WS-13 (a hard check). */
+function sentOf(client: TestClient, sessionKey: string, text: string, response: ResponseFrame, at: number, retries: number): Sent {
   const problem = payloadProblem('chatSend', response.payload);
   expectRule(problem === null, 'WS-13', 'chat.send answers {runId: non-empty string, status: started|queued|steered|rejected|in_flight, code: string when rejected}', () => problem!);
   const payload = response.payload as { runId: string; status: string; code?: unknown };
   return {
-    client, sessionKey, text, runId: payload.runId as string, status: payload.status as string,
+    client, sessionKey, text, runId: payload.runId, status: payload.status,
     code: typeof payload.code === 'string' ? payload.code : null, at, response, retries,
   };
 }
@@ -273,10 +291,23 @@ export async function sendOrRefusedAsRequest(session: GatewaySession, client: Te
   if (!probe.ok && probe.error?.code === 'INVALID_REQUEST') return null;
   const at = nowOf(session);
   expectRule(probe.ok, 'WS-13', 'chat.send answers ok:true with {runId, status}, or refuses the message as INVALID_REQUEST (DEP-9)', () => `an error response ${JSON.stringify(probe.error)}`);
-  const problem = payloadProblem('chatSend', probe.payload);
-  expectRule(problem === null, 'WS-13', 'chat.send answers {runId: non-empty string, status: started|queued|steered|rejected|in_flight, code: string when rejected}', () => problem!);
-  const payload = probe.payload as { runId: string; status: string; code?: unknown };
-  return { client, sessionKey, text, runId: payload.runId, status: payload.status, code: typeof payload.code === 'string' ? payload.code : null, at, response: probe, retries: 0 };
+  return sentOf(client, sessionKey, text, probe, at, 0);
+}
+
+// ------------------------------------------------------------------ small helpers of the protocol and access cases
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A value as JSON for a failure text, cut to `max` characters. */
+export function show(value: unknown, max = 300): string {
+  return shown(value, max);
+}
+
+/** Real milliseconds as session units. */
+export function real(session: GatewaySession, ms: number): number {
+  return ms * session.timeScale;
 }
 
 // ------------------------------------------------------------------ what clients heard

@@ -50,7 +50,7 @@ import {
 import type { FakeModelScript } from '../../fake-model/script.ts';
 import type { LanesimConfig } from '../../model/config-types.ts';
 import { isTerminalChatState, type ResponseFrame } from '../../model/protocol.ts';
-import { checkPayload, nowOf } from './gateway-support.ts';
+import { checkPayload, isObject, nowOf, real, show } from './gateway-support.ts';
 
 const RAW: readonly Capability[] = ['raw-socket'];
 const GW: readonly Capability[] = ['gateway'];
@@ -64,25 +64,6 @@ export const DEFAULT_PING_INTERVAL_MS = 15_000;
 const MAX_OVERSIZE_BYTES = 64 * 1024 * 1024;
 
 // ------------------------------------------------------------------ helpers
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function show(value: unknown, max = 300): string {
-  let text: string;
-  try {
-    text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
-  } catch {
-    text = String(value);
-  }
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
-
-/** Real milliseconds as session units. */
-function real(session: GatewaySession, ms: number): number {
-  return ms * session.timeScale;
-}
 
 /** Session units as real milliseconds. */
 function toReal(session: GatewaySession, ms: number): number {

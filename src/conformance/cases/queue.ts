@@ -17,7 +17,7 @@ import { NotApplicable, checkRule, expectRule, precondition, type ConformanceCas
 import {
   ABORT_GRACE_MS, DELTA_PACING_FLOOR_MS, DELTA_THROTTLE_MS, GATEWAY, abortBound, gatewayMs, judgesAbortTiming,
   asks, asksExactly, bystander, chats, describeBystander, describeRequests, expectBufferedWhileBusy, fail, heard, isTerminal, marker, modelLog, needQueue, observes, on, openGateway,
-  declaredQueue, operatorClearQueue, requestsWith, requireConfig, script, send, sendOrRefusedAsRequest, slack, terminals, turn, uniqueKey, userTexts, waitAllEnded, waitChat, waitEnd, waitRequests, waitUntil, waitedBehind, isVirtual, nowOf,
+  declaredQueue, modelLogWhen, operatorClearQueue, requestsWith, requireConfig, script, send, sendOrRefusedAsRequest, slack, terminals, turn, uniqueKey, userTexts, waitAllEnded, waitChat, waitEnd, waitRequests, waitUntil, waitedBehind, isVirtual, nowOf,
   type Sent, type WaitEnd,
 } from './gateway-support.ts';
 
@@ -191,10 +191,7 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
       // A sender's wait may end before its message reaches the model (OpenClaw's empty final, DEP-3): wait on the model's side
       // until the merged prompt came, or every text did (then nothing was merged).
       const texts = [b, c, d, e].map((s) => s.text);
-      const log = (await waitUntil(session, async () => {
-        const l = await modelLog(session);
-        return l.some((r) => asks(r, merged)) || texts.every((t) => l.some((r) => asks(r, t))) ? l : null;
-      }, 60_000)) ?? (await modelLog(session));
+      const log = await modelLogWhen(session, (l) => l.some((r) => asks(r, merged)) || texts.every((t) => l.some((r) => asks(r, t))), 60_000);
       checkRule(log.some((r) => asks(r, merged)), 'QUEUE-1', `one model request with the collect prompt ${JSON.stringify(merged)}`,
         () => describeRequests(log, 8, 80));
     },
@@ -649,10 +646,7 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
       // A dropped sender's wait may end before the carrier reaches the model (OpenClaw closes a followup with an empty final,
       // DEP-3): wait on the model's side for the carrying run.
       const carries = (r: Awaited<ReturnType<typeof modelLog>>[number]): boolean => r.rule === exactRule || asks(r, '[Queue overflow]') || asks(r, lastText);
-      const log = (await waitUntil(session, async () => {
-        const l = await modelLog(session);
-        return l.some(carries) ? l : null;
-      }, 30_000)) ?? (await modelLog(session));
+      const log = await modelLogWhen(session, (l) => l.some(carries), 30_000);
       const carrier = log.find((r) => r.rule === exactRule) ?? log.find((r) => asks(r, '[Queue overflow]')) ?? log.find((r) => asks(r, lastText));
       expectRule(carrier !== undefined, 'QUEUE-16', 'the carrying run reaches the model', 'no request with its text');
       checkRule(carrier.rule === exactRule, 'QUEUE-15', `its prompt is exactly ${JSON.stringify(expected)}`,
@@ -668,10 +662,7 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
       const endB2 = endOf(ends2, b2);
       checkRule(endB2.kind === 'carried' && endB2.status === 'summarized' && endB2.state === 'final', 'QUEUE-16',
         'with no run left to carry it, the gist rides on a summary run of its own (status summarized, then its final)', describeEnd(endB2));
-      const log2 = (await waitUntil(session, async () => {
-        const l = await modelLog(session);
-        return l.some((r) => asks(r, 'lonely gist')) ? l : null;
-      }, 30_000)) ?? (await modelLog(session));
+      const log2 = await modelLogWhen(session, (l) => l.some((r) => asks(r, 'lonely gist')), 30_000);
       checkRule(log2.some((r) => asks(r, standalone) && !asks(r, 'dropper')), 'QUEUE-16', `the summary run's prompt is exactly ${JSON.stringify(standalone)}`,
         () => describeRequests(log2, 3, 200));
     },
@@ -841,10 +832,7 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
       const endC = ends.get(c);
       if (endC !== undefined) checkRule(endC.kind === 'ran' && endC.state === 'final', 'LANE-12', `${c.runId}, waiting behind the aborted run for session:s, runs to a final (the slot b held was released)`, describeEnd(endC));
       // c's wait may end before it reaches the model (OpenClaw's empty final, DEP-3): wait on the model's side (main frees when a holder ends).
-      const log = (await waitUntil(session, async () => {
-        const l = await modelLog(session);
-        return l.some((r) => asks(r, c.text)) ? l : null;
-      }, 30_000)) ?? (await modelLog(session));
+      const log = await modelLogWhen(session, (l) => l.some((r) => asks(r, c.text)), 30_000);
       checkRule(log.some((r) => asks(r, c.text)), 'LANE-12', `${c.runId} reaches the model (the slot b held was released)`, () => describeRequests(log));
       checkRule(!log.some((r) => asks(r, b.text)), 'QUEUE-18', `the aborted ${b.runId} never reaches the model`, () => describeRequests(log));
     },
@@ -906,11 +894,7 @@ export const QUEUE_CASES: readonly ConformanceCase[] = [
       // with an empty final first and run the message later, DEP-3), then for every request to end.
       const refusedOrRejected = (s: Sent): boolean => s.status === 'rejected' || (ends.get(s)?.kind === 'refused');
       const toReach = sent.filter((s) => !refusedOrRejected(s) && s.status !== 'in_flight');
-      const reached = await waitUntil(session, async () => {
-        const log = await modelLog(session);
-        return toReach.every((s) => log.some((r) => asks(r, s.text))) && log.every((r) => r.durationMs !== null) ? log : null;
-      }, 120_000, 500);
-      const log = reached ?? await modelLog(session);
+      const log = await modelLogWhen(session, (l) => toReach.every((s) => l.some((r) => asks(r, s.text))) && l.every((r) => r.durationMs !== null), 120_000, 500);
       const runIds = new Set<string>();
       let answered = 0;
       let emptyFinals = 0;

@@ -288,6 +288,21 @@ export async function playOn(session: GatewaySession, targetName: string, w: Exp
     if (!subscriptions.some((x) => x.connId === connId && x.session === sessionIndex)) subscriptions.push({ connId, session: sessionIndex, at: nowOf(session) });
   };
   let k = 0;
+  // A chat.send and its answer into `record` (a send or a resend): when it was answered, its runId, status and code, or the error.
+  const sendAndRecord = async (tc: TestClient, params: Record<string, unknown>, record: Pick<SendRecord, 'at' | 'runId' | 'status' | 'code' | 'error'>): Promise<void> => {
+    try {
+      const res = await tc.request('chat.send', params);
+      record.at = nowOf(session);
+      if (res.ok) {
+        const p = res.payload as { runId?: unknown; status?: unknown; code?: unknown } | null;
+        record.runId = typeof p?.runId === 'string' ? p.runId : null;
+        record.status = typeof p?.status === 'string' ? p.status : null;
+        record.code = typeof p?.code === 'string' ? p.code : null;
+      } else record.error = JSON.stringify(res.error);
+    } catch (error) {
+      record.error = (error as Error).message;
+    }
+  };
   const scheduleStart = nowOf(session);
   let due = 0;
   for (let i = 0; i < w.steps.length; i++) {
@@ -309,18 +324,7 @@ export async function playOn(session: GatewaySession, targetName: string, w: Exp
           k, step: i, client: step.client, session: step.session, connId: liveRecord[step.client]!.connId, sentAt: nowOf(session), at: nowOf(session),
           mode: modeOf(w, step), text, runId: null, status: null, code: null, error: null,
         };
-        try {
-          const res = await tc.request('chat.send', params);
-          record.at = nowOf(session);
-          if (res.ok) {
-            const p = res.payload as { runId?: unknown; status?: unknown; code?: unknown } | null;
-            record.runId = typeof p?.runId === 'string' ? p.runId : null;
-            record.status = typeof p?.status === 'string' ? p.status : null;
-            record.code = typeof p?.code === 'string' ? p.code : null;
-          } else record.error = JSON.stringify(res.error);
-        } catch (error) {
-          record.error = (error as Error).message;
-        }
+        await sendAndRecord(tc, params, record);
         sends.push(record);
         sendParams.push(params);
         k++;
@@ -333,18 +337,7 @@ export async function playOn(session: GatewaySession, targetName: string, w: Exp
           record.of = of;
           const tc = await connect(step.client);
           subscribe(step.client, sends[of]!.session);
-          try {
-            const res = await tc.request('chat.send', sendParams[of]!);
-            record.at = nowOf(session);
-            if (res.ok) {
-              const p = res.payload as { runId?: unknown; status?: unknown; code?: unknown } | null;
-              record.runId = typeof p?.runId === 'string' ? p.runId : null;
-              record.status = typeof p?.status === 'string' ? p.status : null;
-              record.code = typeof p?.code === 'string' ? p.code : null;
-            } else record.error = JSON.stringify(res.error);
-          } catch (error) {
-            record.error = (error as Error).message;
-          }
+          await sendAndRecord(tc, sendParams[of]!, record);
         }
         resends.push(record);
         break;

@@ -2,29 +2,14 @@
 import { createReferenceAdapter } from '../../../src/conformance/targets/reference.ts';
 import type { AgentRuntime, RunIO } from '../../../src/reference-impl/gateway.ts';
 import type { GatewayMutant } from './gateway-mutant.ts';
+import { forwardIO } from './run-io.ts';
 
 function deaf(runtime: AgentRuntime): AgentRuntime {
   const never = new AbortController().signal;
   return {
     start(io: RunIO) {
-      runtime.start({
-        get run() {
-          return io.run;
-        },
-        signal: never,
-        aborted: false,
-        onAbort: () => {},
-        now: () => io.now(),
-        delta: (text) => io.delta(text),
-        setStreaming: (on) => io.setStreaming(on),
-        takeSteers: () => io.takeSteers(),
-        toolCall: (call) => io.toolCall(call),
-        toolResult: (callId, name, ok) => io.toolResult(callId, name, ok),
-        callNested: (request, done) => io.callNested(request, done),
-        spawn: (request, done) => io.spawn(request, done),
-        finish: (text) => io.finish(text),
-        fail: (message) => io.fail(message),
-      });
+      // It never hears the abort: no signal, never aborted, no abort callback.
+      runtime.start(forwardIO(io, { signal: never, aborted: false, onAbort: () => {} }));
     },
   };
 }

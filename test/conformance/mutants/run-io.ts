@@ -1,31 +1,7 @@
-/** A RunIO that forwards to `io` except for the members `override` replaces (mutants of the agent runtime). */
+/** Runtime wrappers for the agent-runtime mutants: `forwardIO` (src/reference-impl/run-io.ts) changes one member of a run's RunIO. */
 import type { AgentRuntime, RunIO } from '../../../src/reference-impl/gateway.ts';
 
-export function forwardIO(io: RunIO, override: Partial<Omit<RunIO, 'run' | 'signal' | 'aborted'>>): RunIO {
-  return {
-    get run() {
-      return io.run;
-    },
-    get signal() {
-      return io.signal;
-    },
-    get aborted() {
-      return io.aborted;
-    },
-    onAbort: (callback) => io.onAbort(callback),
-    now: () => io.now(),
-    delta: (text) => io.delta(text),
-    setStreaming: (on) => io.setStreaming(on),
-    takeSteers: () => io.takeSteers(),
-    toolCall: (call) => io.toolCall(call),
-    toolResult: (callId, name, ok) => io.toolResult(callId, name, ok),
-    callNested: (request, done) => io.callNested(request, done),
-    spawn: (request, done) => io.spawn(request, done),
-    finish: (text) => io.finish(text),
-    fail: (message) => io.fail(message),
-    ...override,
-  };
-}
+export { forwardIO } from '../../../src/reference-impl/run-io.ts';
 
 /** A runtime whose runs see `wrap(io)` instead of the gateway's RunIO. */
 export function wrapRuns(runtime: AgentRuntime, wrap: (io: RunIO) => RunIO): AgentRuntime {
